@@ -1,0 +1,3 @@
+from stancetrack.cli import main
+
+main()

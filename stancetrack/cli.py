@@ -1,0 +1,566 @@
+"""The command line: parse, call one core function, render. No SQL and no torch here."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from stancetrack import __version__
+
+app = typer.Typer(
+    help="Track how political actors' stances on policies shift over time in the news.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Create, upgrade and inspect the database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+EXIT_ERROR = 1
+EXIT_SHIFT = 3  # --fail-on-shift: a new or retracted shift was reported
+EXIT_INTERRUPTED = 130
+
+
+class ReportFormat(StrEnum):
+    terminal = "terminal"
+    markdown = "markdown"
+    json = "json"
+    csv = "csv"
+
+
+class State:
+    """Global options, resolved once (flag > environment variable > default)."""
+
+    def __init__(
+        self, db: str | None, config: str, model: str | None, device: str, precision: str
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.model = model
+        self.device = device
+        self.precision = precision
+
+    def settings(self, **overrides: Any) -> Any:
+        from stancetrack.runs import Settings
+
+        return Settings(
+            db=self.db,
+            config=self.config,
+            model=self.model,
+            device=self.device,
+            precision=self.precision,
+            **overrides,
+        )
+
+    def engine(self) -> Any:
+        from stancetrack.store import open_engine
+
+        return open_engine(self.db)
+
+
+def _version(value: bool) -> None:
+    if value:
+        stdout.print(f"stancetrack {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            envvar="STANCETRACK_DB",
+            help="Database file or SQLAlchemy URL (default: stancetrack.db).",
+        ),
+    ] = None,
+    config: Annotated[
+        str, typer.Option(envvar="STANCETRACK_CONFIG", help="Watchlist TOML file.")
+    ] = "stancetrack.toml",
+    model: Annotated[
+        str | None,
+        typer.Option(
+            envvar="STANCETRACK_MODEL",
+            help="'default' (the packaged stance model), a local model folder or a hub id.",
+        ),
+    ] = None,
+    device: Annotated[str, typer.Option(help="torch device: cpu, cuda, cuda:1 ...")] = "cpu",
+    precision: Annotated[
+        str, typer.Option(help="auto (bf16 where the CPU supports it), fp32 or bf16.")
+    ] = "auto",
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Track how political actors' stances on policies shift over time in the news.
+
+    Example: stancetrack --config watchlist.toml run news/ --report report.md
+    """
+    ctx.obj = State(db, config, model, device, precision)
+
+
+def _progress() -> tuple[Any, Any]:
+    """A rich progress bar on stderr, or nothing when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return None, None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=stderr,
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total or None)
+        bar.update(tasks[stage], completed=done, total=total or None)
+
+    return bar, update
+
+
+def _run_with_progress(call: Any) -> Any:
+    bar, update = _progress()
+    if bar is None:
+        return call(None)
+    with bar:
+        return call(update)
+
+
+def _report_rejections(result: Any) -> None:
+    for rejection in result.rejected:
+        stderr.print(f"Error: {rejection}", highlight=False, markup=False)
+
+
+def _print_counts(counts: dict[str, int]) -> None:
+    stdout.print(
+        ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()), highlight=False
+    )
+
+
+# ---------------------------------------------------------------- commands
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create the database and a starter watchlist if none exists.
+
+    Example: stancetrack init
+    """
+    from stancetrack.store import current_revision
+    from stancetrack.watchlist_template import STARTER_WATCHLIST
+
+    state: State = ctx.obj
+    engine = state.engine()
+    stdout.print(f"database ready at revision {current_revision(engine)}: {engine.url}")
+    config = Path(state.config)
+    if config.exists():
+        stdout.print(f"watchlist already exists: {config}")
+    else:
+        config.write_text(STARTER_WATCHLIST, encoding="utf-8")
+        stdout.print(f"wrote a starter watchlist: {config}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Upgrade the database schema (the app also does this on first use).
+
+    Example: stancetrack --db news.db db upgrade
+    """
+    from stancetrack.store import current_revision, open_engine, upgrade_schema
+
+    engine = open_engine(ctx.obj.db, upgrade=False)
+    upgrade_schema(engine, revision)
+    stdout.print(f"database at revision {current_revision(engine)}")
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Show the database's schema revision and the newest one this version knows.
+
+    Example: stancetrack db current
+    """
+    from stancetrack.store import current_revision, head_revision, open_engine
+
+    engine = open_engine(ctx.obj.db, upgrade=False)
+    stdout.print(f"current {current_revision(engine) or '(empty)'}, head {head_revision()}")
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
+    strict: Annotated[bool, typer.Option(help="Abort on the first bad record.")] = False,
+) -> None:
+    """Store dated articles (.md/.txt with front matter, .json, .jsonl) without analysing.
+
+    Example: stancetrack ingest fixtures/articles
+    """
+    from stancetrack.runs import ingest_job
+
+    state: State = ctx.obj
+    engine = state.engine()
+    result = _run_with_progress(
+        lambda progress: ingest_job(
+            engine, paths, state.settings(), strict=strict, progress=progress
+        )
+    )
+    _print_counts(result.counts)
+    _report_rejections(result)
+    if result.rejected:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@app.command()
+def analyze(
+    ctx: typer.Context,
+    min_evidence: Annotated[
+        int | None, typer.Option(min=1, help="Stories needed on each side of a shift.")
+    ] = None,
+    min_score_change: Annotated[
+        float | None,
+        typer.Option(min=0, max=2, help="Smallest mean-score change that counts as a shift."),
+    ] = None,
+) -> None:
+    """Find evidence, classify stances and detect shifts for everything not yet done.
+
+    Example: stancetrack analyze
+    """
+    from stancetrack.runs import analyze_job
+
+    state: State = ctx.obj
+    engine = state.engine()
+    settings = state.settings(min_evidence=min_evidence, min_score_change=min_score_change)
+    result = _run_with_progress(lambda progress: analyze_job(engine, settings, progress=progress))
+    _print_counts(result.counts)
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of new articles.")],
+    report_file: Annotated[
+        Path | None,
+        typer.Option("--report", help="Write the change report here (.md, .json or .csv)."),
+    ] = None,
+    fail_on_shift: Annotated[
+        bool, typer.Option(help=f"Exit {EXIT_SHIFT} when a new or retracted shift is reported.")
+    ] = False,
+    strict: Annotated[bool, typer.Option(help="Abort on the first bad record.")] = False,
+    min_evidence: Annotated[
+        int | None, typer.Option(min=1, help="Stories needed on each side of a shift.")
+    ] = None,
+    min_score_change: Annotated[
+        float | None,
+        typer.Option(min=0, max=2, help="Smallest mean-score change that counts as a shift."),
+    ] = None,
+) -> None:
+    """Ingest, analyse, detect shifts and report in one recorded run (for cron).
+
+    Example: stancetrack run inbox/ --report today.md --fail-on-shift
+    """
+    from stancetrack.runs import run_job
+
+    state: State = ctx.obj
+    engine = state.engine()
+    settings = state.settings(min_evidence=min_evidence, min_score_change=min_score_change)
+    result = _run_with_progress(
+        lambda progress: run_job(engine, paths, settings, strict=strict, progress=progress)
+    )
+    _print_counts(result.counts)
+    _report_rejections(result)
+    report = _build_report(state, engine, run_id=result.run_id)
+    if report_file is not None:
+        _write_report(report, _format_for(report_file), report_file)
+        stdout.print(f"report written to {report_file}")
+    else:
+        from stancetrack.report import render_terminal
+
+        render_terminal(report, stdout)
+    if result.rejected:
+        raise typer.Exit(EXIT_ERROR)
+    if fail_on_shift and result.new_or_retracted_shifts:
+        raise typer.Exit(EXIT_SHIFT)
+
+
+def _format_for(path: Path) -> ReportFormat:
+    suffix = path.suffix.lower()
+    formats = {
+        ".md": ReportFormat.markdown,
+        ".markdown": ReportFormat.markdown,
+        ".json": ReportFormat.json,
+        ".csv": ReportFormat.csv,
+    }
+    if suffix not in formats:
+        raise typer.BadParameter(f"report file must end in .md, .json or .csv: {path}")
+    return formats[suffix]
+
+
+def _load_watchlist_if_present(state: State) -> Any:
+    from stancetrack.watchlist import load_watchlist
+
+    return load_watchlist(state.config) if Path(state.config).exists() else None
+
+
+def _build_report(
+    state: State, engine: Any, *, run_id: int | None = None, report_filter: Any = None
+) -> dict[str, Any]:
+    from stancetrack.report import build_report
+    from stancetrack.store import session_scope
+
+    watchlist = _load_watchlist_if_present(state)
+    with session_scope(engine) as session:
+        return build_report(session, watchlist, report_filter, run_id=run_id)
+
+
+def _write_report(report: dict[str, Any], fmt: ReportFormat, output: Path | None) -> None:
+    from stancetrack.report import RENDERERS, render_terminal
+
+    if fmt is ReportFormat.terminal:
+        render_terminal(report, stdout)
+        return
+    text = RENDERERS[fmt.value](report)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None, typer.Option(help="Only shifts on or after this date (YYYY-MM-DD).")
+    ] = None,
+    last_run: Annotated[bool, typer.Option(help="Only what the last run changed.")] = False,
+    actor: Annotated[str | None, typer.Option(help="Only this actor (id or name).")] = None,
+    policy: Annotated[str | None, typer.Option(help="Only this policy (id or name).")] = None,
+    fmt: Annotated[
+        ReportFormat | None,
+        typer.Option("--format", help="terminal (default on a terminal), markdown, json or csv."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write to this file instead of stdout.")
+    ] = None,
+    run_id: Annotated[int | None, typer.Option("--run", help="Report as of this run id.")] = None,
+) -> None:
+    """Print or write the change report.
+
+    Example: stancetrack report --since 2024-01-01 --format markdown --output report.md
+    """
+    from stancetrack.report import ReportFilter
+
+    state: State = ctx.obj
+    try:
+        since_date = date.fromisoformat(since) if since else None
+    except ValueError:
+        raise typer.BadParameter(
+            f"not a date (YYYY-MM-DD): {since}", param_hint="--since"
+        ) from None
+    engine = state.engine()
+    flt = ReportFilter(since=since_date, last_run=last_run, actor=actor, policy=policy)
+    data = _build_report(state, engine, run_id=run_id, report_filter=flt)
+    if fmt is None:
+        fmt = (
+            ReportFormat.terminal
+            if sys.stdout.isatty() and output is None
+            else ReportFormat.markdown
+        )
+    _write_report(data, fmt, output)
+    if output is not None:
+        stderr.print(f"report written to {output}")
+
+
+@app.command()
+def shifts(
+    ctx: typer.Context,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", help="terminal, markdown, json or csv.")
+    ] = ReportFormat.terminal,
+) -> None:
+    """List the shifts currently detected (same data as the report's shift section).
+
+    Example: stancetrack shifts --format json
+    """
+    state: State = ctx.obj
+    data = _build_report(state, state.engine())
+    if fmt is ReportFormat.terminal:
+        for headline in data["headlines"] or ["No stance shifts detected."]:
+            stdout.print(headline, highlight=False)
+        return
+    if fmt is ReportFormat.json:
+        import json
+
+        sys.stdout.write(json.dumps(data["shifts"], indent=2, ensure_ascii=False) + "\n")
+        return
+    _write_report(data, fmt, None)
+
+
+@app.command()
+def timeline(
+    ctx: typer.Context,
+    actor: Annotated[str, typer.Argument(help="Actor id or name.")],
+    policy: Annotated[str, typer.Argument(help="Policy id or name.")],
+    plot: Annotated[Path | None, typer.Option(help="Write a .png or .svg plot.")] = None,
+) -> None:
+    """Show one track's article stances over time, and optionally plot them.
+
+    Example: stancetrack timeline south-korea lethal-aid-ukraine --plot sk.png
+    """
+    from stancetrack.timeline import load_timeline
+
+    state: State = ctx.obj
+    watchlist = _load_watchlist_if_present(state)
+    data = load_timeline(state.engine(), actor, policy, watchlist)
+    from rich.table import Table
+
+    table = Table(title=data.title)
+    for column in ("Date", "Stance", "Score", "Conf.", "Source"):
+        table.add_column(column)
+    for point in data.points:
+        table.add_row(
+            point.published_at.isoformat(),
+            point.label,
+            f"{point.score:+.2f}",
+            f"{point.confidence:.2f}",
+            point.source or "-",
+        )
+    stdout.print(table)
+    for shift in data.shifts:
+        stdout.print(
+            f"shift {shift.from_label} -> {shift.to_label} on {shift.shift_date}", highlight=False
+        )
+    if plot is not None:
+        from stancetrack.timeline import plot_timeline
+
+        plot_timeline(data, plot)
+        stdout.print(f"plot written to {plot}")
+
+
+@app.command()
+def evaluate(
+    ctx: typer.Context,
+    labelled: Annotated[
+        Path, typer.Argument(help="Labelled JSON Lines (sentence or article level).")
+    ],
+    articles: Annotated[
+        list[Path] | None,
+        typer.Option(help="Article-level only: ingest these into a temporary database first."),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+) -> None:
+    """Score the model on labelled sentences or articles: accuracy, macro-F1, confusion.
+
+    Example: stancetrack evaluate training/data/heldout.jsonl --format json
+    """
+    from stancetrack.evaluate import evaluate_file
+
+    state: State = ctx.obj
+    if fmt not in ("text", "json"):
+        raise typer.BadParameter("use text or json", param_hint="--format")
+    scores = evaluate_file(labelled, state.settings(), articles=articles)
+    if fmt == "json":
+        import json
+
+        sys.stdout.write(json.dumps(scores.as_dict(), indent=2) + "\n")
+    else:
+        from stancetrack.evaluate import render_scores
+
+        sys.stdout.write(render_scores(scores))
+
+
+@app.command()
+def status(ctx: typer.Context) -> None:
+    """Show the database, its schema revision, counts, recent runs and pending work.
+
+    Example: stancetrack status
+    """
+    from stancetrack.status import database_status
+
+    state: State = ctx.obj
+    info = database_status(state.engine(), state.settings())
+    for key, value in info.items():
+        if key == "recent_runs":
+            stdout.print("recent runs:")
+            for line in value:
+                stdout.print(f"  {line}", highlight=False)
+        else:
+            stdout.print(f"{key.replace('_', ' ')}: {value}", highlight=False)
+
+
+@app.command()
+def train(
+    output: Annotated[Path, typer.Option(help="Folder for the adapter and its config.")] = Path(
+        "training/runs/latest"
+    ),
+    data: Annotated[Path, typer.Option(help="Labelled training JSON Lines.")] = Path(
+        "training/data/train.jsonl"
+    ),
+    vast_dir: Annotated[
+        Path, typer.Option(help="VAST folder (research use, read in place).")
+    ] = Path("../shared/data/vast"),
+    vast_samples: Annotated[int, typer.Option(help="VAST examples mixed in (0 for none).")] = 1500,
+    epochs: Annotated[int, typer.Option(min=1)] = 4,
+    seed: Annotated[int, typer.Option()] = 13,
+) -> None:
+    """Fine-tune the default stance model (LoRA over all-MiniLM-L6-v2). Takes minutes.
+
+    Example: stancetrack train --output stancetrack/model
+    """
+    from stancetrack.train import TrainConfig
+    from stancetrack.train import train as train_model
+
+    config = TrainConfig(
+        data=str(data), vast_dir=str(vast_dir), vast_samples=vast_samples, epochs=epochs, seed=seed
+    )
+    train_model(config, output, log=lambda line: stderr.print(line, highlight=False))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one place turns errors into exit codes and one-line messages."""
+    from stancetrack.errors import StancetrackError
+
+    debug = os.environ.get("STANCETRACK_DEBUG") == "1"
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except StancetrackError as exc:
+        if debug:
+            raise
+        stderr.print(f"Error: {exc}", highlight=False, markup=False)
+        sys.exit(EXIT_ERROR)
+    except (KeyboardInterrupt, typer.Abort):
+        stderr.print("Interrupted; everything committed before now is kept.")
+        sys.exit(EXIT_INTERRUPTED)
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        sys.exit(getattr(exc, "exit_code", 2))
+    except Exception as exc:
+        if debug:
+            raise
+        stderr.print(
+            f"Error: unexpected {type(exc).__name__}: {exc} (set STANCETRACK_DEBUG=1 for a "
+            "traceback)", highlight=False, markup=False,
+        )
+        sys.exit(EXIT_ERROR)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,210 @@
+"""Evaluate: accuracy, macro-F1, per-class scores and the confusion matrix on labelled data.
+
+Two levels, told apart by the records' fields:
+- sentence: {"actor", "proposition" (or "policy" from the watchlist), "text", "label"}
+- article: {"url", "actor", "policy", "label"}, run through the real pipeline; an article
+  where the pipeline found no evidence for the pair counts as predicted "neutral".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stancetrack.classify import LABELS, Classifier, StancePair
+from stancetrack.errors import EvaluationError
+from stancetrack.models import Actor, Article, Policy, Run, Stance
+from stancetrack.watchlist import Watchlist
+
+
+@dataclass(frozen=True)
+class Scores:
+    level: str
+    n: int
+    accuracy: float
+    macro_f1: float
+    per_class: dict[str, dict[str, float]]
+    confusion: dict[str, dict[str, int]]  # gold -> predicted -> count
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "n": self.n,
+            "accuracy": self.accuracy,
+            "macro_f1": self.macro_f1,
+            "per_class": self.per_class,
+            "confusion": self.confusion,
+        }
+
+
+def score(gold: Sequence[str], predicted: Sequence[str], level: str) -> Scores:
+    """Standard multi-class scores over support / oppose / neutral."""
+    confusion = {g: dict.fromkeys(LABELS, 0) for g in LABELS}
+    for g, p in zip(gold, predicted, strict=True):
+        confusion[g][p] += 1
+    per_class = {}
+    for label in LABELS:
+        tp = confusion[label][label]
+        predicted_n = sum(confusion[g][label] for g in LABELS)
+        gold_n = sum(confusion[label].values())
+        precision = tp / predicted_n if predicted_n else 0.0
+        recall = tp / gold_n if gold_n else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[label] = {
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "support": gold_n,
+        }
+    n = len(gold)
+    accuracy = sum(confusion[label][label] for label in LABELS) / n if n else 0.0
+    macro = sum(per_class[label]["f1"] for label in LABELS) / len(LABELS)
+    return Scores(level, n, round(accuracy, 4), round(macro, 4), per_class, confusion)
+
+
+def read_labelled(path: str | Path) -> list[dict[str, Any]]:
+    rows = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise EvaluationError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise EvaluationError(f"{path}: not UTF-8 text (at byte {exc.start})") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvaluationError(f"{path}:{number}: malformed JSON ({exc.msg})") from None
+        if not isinstance(row, dict) or row.get("label") not in LABELS:
+            raise EvaluationError(f"{path}:{number}: needs a 'label' of {', '.join(LABELS)}")
+        row["_line"] = number
+        rows.append(row)
+    if not rows:
+        raise EvaluationError(f"{path}: no labelled records")
+    return rows
+
+
+def level_of(rows: list[dict[str, Any]]) -> str:
+    return "sentence" if "text" in rows[0] else "article"
+
+
+def evaluate_sentences(
+    rows: list[dict[str, Any]], classifier: Classifier, watchlist: Watchlist | None, path: str
+) -> tuple[Scores, list[str]]:
+    pairs = []
+    for row in rows:
+        proposition = row.get("proposition")
+        actor = row.get("actor")
+        if not proposition and watchlist is not None and row.get("policy") in watchlist.policies:
+            proposition = watchlist.policies[row["policy"]].proposition
+        if watchlist is not None and actor in watchlist.actors:
+            actor = watchlist.actors[actor].name
+        if not proposition or not actor or not row.get("text"):
+            raise EvaluationError(
+                f"{path}:{row['_line']}: a sentence record needs actor, text and a proposition "
+                "(or a policy id from the watchlist)"
+            )
+        pairs.append(StancePair(actor, proposition, row["text"]))
+    predicted = [p.label for p in classifier.predict(pairs)]
+    return score([r["label"] for r in rows], predicted, "sentence"), predicted
+
+
+def evaluate_articles(
+    session: Session, rows: list[dict[str, Any]], model_hash: str, path: str
+) -> tuple[Scores, list[str]]:
+    """Compare stored article stances (same model) with the gold labels."""
+    predicted = []
+    for row in rows:
+        url = row.get("url") or row.get("article")
+        article_id = session.scalar(select(Article.id).where(Article.url == url).limit(1))
+        if article_id is None:
+            raise EvaluationError(f"{path}:{row['_line']}: article not in the database: {url}")
+        label = session.scalar(
+            select(Stance.label)
+            .join(Actor, Actor.id == Stance.actor_id)
+            .join(Policy, Policy.id == Stance.policy_id)
+            .where(
+                Stance.article_id == article_id,
+                Stance.model_hash == model_hash,
+                Actor.key == row["actor"],
+                Policy.key == row["policy"],
+            )
+        )
+        predicted.append(label or "neutral")
+    return score([r["label"] for r in rows], predicted, "article"), predicted
+
+
+def render_scores(scores: Scores) -> str:
+    lines = [
+        f"{scores.level} level, n={scores.n}: accuracy {scores.accuracy:.3f}, "
+        f"macro-F1 {scores.macro_f1:.3f}",
+        "",
+        f"{'class':<9} {'precision':>9} {'recall':>7} {'f1':>6} {'n':>5}",
+    ]
+    for label, values in scores.per_class.items():
+        lines.append(
+            f"{label:<9} {values['precision']:>9.3f} {values['recall']:>7.3f} "
+            f"{values['f1']:>6.3f} {values['support']:>5}"
+        )
+    lines += [
+        "",
+        "confusion (rows gold, columns predicted):",
+        f"{'':<9} " + " ".join(f"{label:>8}" for label in LABELS),
+    ]
+    for gold in LABELS:
+        lines.append(f"{gold:<9} " + " ".join(f"{scores.confusion[gold][p]:>8}" for p in LABELS))
+    return "\n".join(lines) + "\n"
+
+
+def evaluate_file(
+    labelled: str | Path, settings: Any, articles: Sequence[Path] | None = None
+) -> Scores:
+    """Evaluate the configured model on a labelled file (the `evaluate` command)."""
+    import tempfile
+
+    from stancetrack import store
+    from stancetrack.classify import load_classifier, model_identity, resolve_model
+    from stancetrack.runs import Settings, analyze_job, ingest_job
+    from stancetrack.watchlist import load_watchlist
+
+    rows = read_labelled(labelled)
+    if level_of(rows) == "sentence":
+        watchlist = load_watchlist(settings.config) if Path(settings.config).exists() else None
+        classifier = load_classifier(
+            settings.model, device=settings.device, precision=settings.precision
+        )
+        return evaluate_sentences(rows, classifier, watchlist, str(labelled))[0]
+    with tempfile.TemporaryDirectory() as folder:
+        db = settings.db
+        if articles:
+            db = str(Path(folder) / "evaluate.db")
+            engine = store.open_engine(db)
+            job_settings = Settings(**{**settings.__dict__, "db": db})
+            ingest_job(engine, list(articles), job_settings, command="evaluate:ingest")
+        else:
+            engine = store.open_engine(db)
+            job_settings = settings
+        analyze_job(engine, job_settings, command="evaluate:analyze")
+        _, model_hash = model_identity(resolve_model(settings.model))
+        with store.session_scope(engine) as session:
+            if not model_hash:
+                model_hash = (
+                    session.scalar(
+                        select(Run.model_hash)
+                        .where(Run.status == "ok", Run.model_hash.is_not(None))
+                        .order_by(Run.id.desc())
+                        .limit(1)
+                    )
+                    or ""
+                )
+            scores = evaluate_articles(session, rows, model_hash, str(labelled))[0]
+        engine.dispose()
+        return scores

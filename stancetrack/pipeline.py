@@ -1,0 +1,439 @@
+"""The pipeline over the store: sync the watchlist, analyse new work, detect shifts.
+
+Each stage takes a session and returns plain data. Work is incremental: an article is
+analysed for a track once per (watchlist fingerprint of that track, model); a changed actor
+or policy redoes only its own tracks, and a re-run over unchanged input classifies nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from stancetrack.aggregate import aggregate_stance
+from stancetrack.classify import Classifier, StancePair, StanceProbs
+from stancetrack.extract import ActorMatcher, Candidate, PolicyMatcher, extract_candidates
+from stancetrack.models import (
+    Actor,
+    ActorAlias,
+    Analysis,
+    Article,
+    Evidence,
+    Policy,
+    Stance,
+    Track,
+)
+from stancetrack.shifts import ReconcileResult, StancePoint, detect_shifts, reconcile
+from stancetrack.watchlist import ActorSpec, PolicySpec, Watchlist, track_fingerprint
+
+ARTICLE_BATCH = 64  # articles per classify-and-commit batch: bounds memory and lost work
+
+
+# ---------------------------------------------------------------- watchlist sync
+
+
+@dataclass
+class SyncResult:
+    actors_changed: list[str] = field(default_factory=list)
+    policies_changed: list[str] = field(default_factory=list)
+    tracks_added: int = 0
+    tracks_removed: int = 0
+
+
+def sync_watchlist(session: Session, watchlist: Watchlist) -> SyncResult:
+    """Mirror the watchlist into actors, aliases, policies and tracks."""
+    result = SyncResult()
+    actors = {a.key: a for a in session.scalars(select(Actor))}
+    for spec in watchlist.actors.values():
+        actor = actors.get(spec.key)
+        if actor is None:
+            actor = Actor(key=spec.key, name=spec.name, fingerprint="")
+            session.add(actor)
+            actors[spec.key] = actor
+        if actor.fingerprint != spec.fingerprint:
+            actor.name = spec.name
+            actor.fingerprint = spec.fingerprint
+            actor.aliases = _alias_rows(spec)
+            result.actors_changed.append(spec.key)
+    policies = {p.key: p for p in session.scalars(select(Policy))}
+    for pspec in watchlist.policies.values():
+        policy = policies.get(pspec.key)
+        if policy is None:
+            policy = Policy(
+                key=pspec.key, name=pspec.name, proposition="", keywords="[]", fingerprint=""
+            )
+            session.add(policy)
+            policies[pspec.key] = policy
+        policy.name = pspec.name
+        if policy.fingerprint != pspec.fingerprint:
+            policy.proposition = pspec.proposition
+            policy.keywords = json.dumps(list(pspec.keywords))
+            policy.fingerprint = pspec.fingerprint
+            result.policies_changed.append(pspec.key)
+    session.flush()
+    wanted = {(t.actor, t.policy): t for t in watchlist.tracks}
+    existing = {(t.actor.key, t.policy.key): t for t in session.scalars(select(Track))}
+    for key, track in existing.items():
+        active = key in wanted
+        if track.active and not active:
+            result.tracks_removed += 1
+        track.active = active
+    for key, spec in wanted.items():
+        track = existing.get(key)
+        if track is None:
+            track = Track(actor_id=actors[key[0]].id, policy_id=policies[key[1]].id, active=True)
+            session.add(track)
+            result.tracks_added += 1
+        track.min_evidence = spec.min_evidence
+        track.min_score_change = spec.min_score_change
+    session.flush()
+    return result
+
+
+def _alias_rows(spec: ActorSpec) -> list[ActorAlias]:
+    rows = [ActorAlias(alias=a, kind="alias") for a in spec.aliases]
+    rows += [ActorAlias(alias=d, kind="demonym") for d in spec.demonyms]
+    for person in spec.spokespeople:
+        rows += [
+            ActorAlias(
+                alias=name,
+                kind="spokesperson",
+                valid_from=person.valid_from,
+                valid_to=person.valid_to,
+            )
+            for name in person.names()
+        ]
+    return rows
+
+
+# ---------------------------------------------------------------- analyse
+
+
+@dataclass
+class AnalyzeResult:
+    articles_analysed: int = 0
+    evidence: int = 0
+    stances: int = 0
+    tracks_invalidated: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "articles_analysed": self.articles_analysed,
+            "evidence_classified": self.evidence,
+            "stances": self.stances,
+            "tracks_redone": self.tracks_invalidated,
+        }
+
+
+@dataclass(frozen=True)
+class _TrackWork:
+    track_id: int
+    actor_id: int
+    policy_id: int
+    fingerprint: str
+    actor: ActorSpec
+    policy: PolicySpec
+
+
+def _active_tracks(session: Session, watchlist: Watchlist) -> list[_TrackWork]:
+    work = []
+    for track in session.scalars(select(Track).where(Track.active).order_by(Track.id)):
+        actor = watchlist.actors[track.actor.key]
+        policy = watchlist.policies[track.policy.key]
+        work.append(
+            _TrackWork(
+                track.id,
+                track.actor_id,
+                track.policy_id,
+                track_fingerprint(actor, policy),
+                actor,
+                policy,
+            )
+        )
+    return work
+
+
+def invalidate_changed_tracks(session: Session, tracks: list[_TrackWork], model_hash: str) -> int:
+    """Drop evidence and stances made under an older definition of a track's actor or policy."""
+    redone = 0
+    for work in tracks:
+        stale = session.scalar(
+            select(Analysis.id)
+            .where(
+                Analysis.track_id == work.track_id,
+                Analysis.model_hash == model_hash,
+                Analysis.track_fingerprint != work.fingerprint,
+            )
+            .limit(1)
+        )
+        if stale is None:
+            continue
+        redone += 1
+        same_track = (
+            (Stance.actor_id == work.actor_id)
+            & (Stance.policy_id == work.policy_id)
+            & (Stance.model_hash == model_hash)
+        )
+        session.execute(delete(Stance).where(same_track))
+        session.execute(
+            delete(Evidence).where(
+                Evidence.actor_id == work.actor_id,
+                Evidence.policy_id == work.policy_id,
+                Evidence.model_hash == model_hash,
+            )
+        )
+        session.execute(
+            delete(Analysis).where(
+                Analysis.track_id == work.track_id, Analysis.model_hash == model_hash
+            )
+        )
+    session.flush()
+    return redone
+
+
+def pending_work(
+    session: Session, tracks: list[_TrackWork], model_hash: str
+) -> dict[int, list[_TrackWork]]:
+    """Article id -> the tracks it still has to be analysed for."""
+    pending: dict[int, list[_TrackWork]] = defaultdict(list)
+    for work in tracks:
+        done = select(Analysis.article_id).where(
+            Analysis.track_id == work.track_id, Analysis.model_hash == model_hash
+        )
+        for article_id in session.scalars(select(Article.id).where(Article.id.not_in(done))):
+            pending[article_id].append(work)
+    return dict(sorted(pending.items()))
+
+
+def count_pending(session: Session, watchlist: Watchlist, model_hash: str) -> int:
+    tracks = _active_tracks(session, watchlist)
+    return sum(len(v) for v in pending_work(session, tracks, model_hash).values())
+
+
+def analyze(
+    session: Session,
+    watchlist: Watchlist,
+    model_name: str,
+    model_hash: str,
+    load_classifier: Callable[[], Classifier],
+    *,
+    run_id: int | None = None,
+    aggregation: str = "weighted",
+    progress: Callable[[int, int], None] | None = None,
+) -> AnalyzeResult:
+    """Extract, classify and aggregate everything not yet done for the current model.
+
+    `load_classifier` is called only if some article has candidate evidence, so a re-run over
+    unchanged input never loads torch.
+    """
+    result = AnalyzeResult()
+    tracks = _active_tracks(session, watchlist)
+    result.tracks_invalidated = invalidate_changed_tracks(session, tracks, model_hash)
+    pending = pending_work(session, tracks, model_hash)
+    matchers = {w.track_id: (ActorMatcher(w.actor), PolicyMatcher(w.policy)) for w in tracks}
+    classifier: Classifier | None = None
+    article_ids = list(pending)
+    for start in range(0, len(article_ids), ARTICLE_BATCH):
+        batch_ids = article_ids[start : start + ARTICLE_BATCH]
+        articles = {
+            a.id: a for a in session.scalars(select(Article).where(Article.id.in_(batch_ids)))
+        }
+        found: list[tuple[Article, _TrackWork, Candidate]] = []
+        for article_id in batch_ids:
+            article = articles[article_id]
+            works = pending[article_id]
+            by_key = {(w.actor.key, w.policy.key): w for w in works}
+            pairs = [matchers[w.track_id] for w in works]
+            for candidate in extract_candidates(article.text, article.published_at, pairs):
+                found.append((article, by_key[(candidate.actor, candidate.policy)], candidate))
+        if found and classifier is None:
+            classifier = load_classifier()
+        probs = (
+            classifier.predict(
+                [StancePair(w.actor.name, w.policy.proposition, c.sentence) for _, w, c in found]
+            )
+            if found and classifier is not None
+            else []
+        )
+        _store_batch(session, found, probs, model_name, model_hash, run_id, aggregation, result)
+        for article_id in batch_ids:
+            for work in pending[article_id]:
+                session.add(
+                    Analysis(
+                        article_id=article_id,
+                        track_id=work.track_id,
+                        track_fingerprint=work.fingerprint,
+                        model_hash=model_hash,
+                        run_id=run_id,
+                    )
+                )
+        result.articles_analysed += len(batch_ids)
+        session.commit()  # a batch at a time: an interruption loses at most one batch
+        if progress:
+            progress(min(start + ARTICLE_BATCH, len(article_ids)), len(article_ids))
+    return result
+
+
+def _store_batch(
+    session: Session,
+    found: list[tuple[Article, _TrackWork, Candidate]],
+    probs: list[StanceProbs],
+    model_name: str,
+    model_hash: str,
+    run_id: int | None,
+    aggregation: str,
+    result: AnalyzeResult,
+) -> None:
+    grouped: dict[tuple[int, int], list[tuple[Evidence, StanceProbs]]] = defaultdict(list)
+    for (article, work, candidate), p in zip(found, probs, strict=True):
+        evidence = Evidence(
+            article_id=article.id,
+            actor_id=work.actor_id,
+            policy_id=work.policy_id,
+            sentence=candidate.sentence,
+            char_start=candidate.char_start,
+            char_end=candidate.char_end,
+            context_before=candidate.context_before,
+            context_after=candidate.context_after,
+            matched_alias=candidate.matched_alias,
+            p_support=round(p.support, 5),
+            p_oppose=round(p.oppose, 5),
+            p_neutral=round(p.neutral, 5),
+            model_name=model_name,
+            model_hash=model_hash,
+            run_id=run_id,
+        )
+        session.add(evidence)
+        grouped[(article.id, work.track_id)].append((evidence, p))
+        result.evidence += 1
+    session.flush()
+    tracks = {w.track_id: w for _, w, _ in found}
+    for (article_id, track_id), items in grouped.items():
+        work = tracks[track_id]
+        stance = aggregate_stance([p for _, p in items], aggregation)
+        session.add(
+            Stance(
+                article_id=article_id,
+                actor_id=work.actor_id,
+                policy_id=work.policy_id,
+                label=stance.label,
+                score=stance.score,
+                confidence=stance.confidence,
+                evidence_count=stance.evidence_count,
+                key_evidence_id=items[stance.key_index][0].id,
+                model_name=model_name,
+                model_hash=model_hash,
+                run_id=run_id,
+            )
+        )
+        result.stances += 1
+
+
+# ---------------------------------------------------------------- detect
+
+
+@dataclass
+class DetectResult:
+    tracks: int = 0
+    shifts: int = 0
+    changes: ReconcileResult = field(default_factory=ReconcileResult)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "shifts_current": self.shifts,
+            "shifts_new": self.changes.new,
+            "shifts_confirmed": self.changes.confirmed,
+            "shifts_moved": self.changes.moved,
+            "shifts_retracted": self.changes.retracted,
+        }
+
+
+def track_points(
+    session: Session,
+    actor_id: int,
+    policy_id: int,
+    model_hash: str,
+    until: date | None = None,
+) -> list[StancePoint]:
+    """The article stances of one track, oldest first."""
+    query = (
+        select(Stance, Article)
+        .join(Article, Article.id == Stance.article_id)
+        .where(
+            Stance.actor_id == actor_id,
+            Stance.policy_id == policy_id,
+            Stance.model_hash == model_hash,
+        )
+        .order_by(Article.published_at, Article.id)
+    )
+    if until is not None:
+        query = query.where(Article.published_at <= until)
+    return [
+        StancePoint(
+            article_id=article.id,
+            published_at=article.published_at,
+            label=stance.label,
+            score=stance.score,
+            confidence=stance.confidence,
+            source=article.source,
+            cluster_id=article.duplicate_of,
+            key_evidence_id=stance.key_evidence_id,
+        )
+        for stance, article in session.execute(query)
+    ]
+
+
+def detect(
+    session: Session,
+    watchlist: Watchlist,
+    model_hash: str,
+    *,
+    run_id: int | None = None,
+    min_evidence: int | None = None,
+    min_score_change: float | None = None,
+) -> DetectResult:
+    """Detect shifts on every active track and reconcile them with the `shifts` table.
+
+    Thresholds: the flag if given, else the track's own, else the watchlist's [detection].
+    """
+    result = DetectResult()
+    for track in session.scalars(select(Track).where(Track.active).order_by(Track.id)):
+        evidence_needed, change_needed = thresholds_for(
+            track, watchlist, min_evidence, min_score_change
+        )
+        points = track_points(session, track.actor_id, track.policy_id, model_hash)
+        _, shifts = detect_shifts(
+            points, min_evidence=evidence_needed, min_score_change=change_needed
+        )
+        changes = reconcile(session, track.actor_id, track.policy_id, model_hash, shifts, run_id)
+        result.tracks += 1
+        result.shifts += len(shifts)
+        for name in ("new", "confirmed", "moved", "retracted"):
+            setattr(result.changes, name, getattr(result.changes, name) + getattr(changes, name))
+    session.commit()
+    return result
+
+
+def thresholds_for(
+    track: Track, watchlist: Watchlist, min_evidence: int | None, min_score_change: float | None
+) -> tuple[int, float]:
+    evidence_needed = min_evidence or track.min_evidence or watchlist.detection.min_evidence
+    change_needed = (
+        min_score_change
+        if min_score_change is not None
+        else track.min_score_change
+        if track.min_score_change is not None
+        else watchlist.detection.min_score_change
+    )
+    return evidence_needed, change_needed
+
+
+def iter_track_keys(session: Session) -> Iterable[tuple[str, str]]:
+    for track in session.scalars(select(Track).where(Track.active).order_by(Track.id)):
+        yield track.actor.key, track.policy.key

@@ -1,0 +1,233 @@
+"""Recorded jobs: each opens a row in `runs`, does its stages, and closes the row.
+
+These are the functions the CLI calls, one per command, and the ones to call from Python or a
+scheduler of your own. An interrupted or failed job leaves its row as `failed` with the error;
+everything committed before the failure stays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from stancetrack import pipeline, store
+from stancetrack.classify import Classifier, load_classifier, model_identity, resolve_model
+from stancetrack.ingest import IngestResult, Rejection, ingest_paths
+from stancetrack.models import Run
+from stancetrack.watchlist import Watchlist, load_watchlist
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: str | None = None
+    config: str | Path = "stancetrack.toml"
+    model: str | None = None
+    device: str = "cpu"
+    precision: str = "auto"
+    batch_size: int = 32
+    aggregation: str = "weighted"
+    min_evidence: int | None = None
+    min_score_change: float | None = None
+
+
+@dataclass
+class JobResult:
+    run_id: int
+    counts: dict[str, int] = field(default_factory=dict)
+    rejected: list[Rejection] = field(default_factory=list)
+    new_or_retracted_shifts: int = 0
+
+
+def _mark_interrupted(session: Session) -> None:
+    # A run still `running` when a new one starts was killed (or is another live process;
+    # SQLite's lock serialises writers, so at worst we relabel a run that is about to finish).
+    session.execute(
+        update(Run)
+        .where(Run.status == "running")
+        .values(status="failed", error="interrupted (found running when a later run started)")
+    )
+    session.commit()
+
+
+def _job(
+    engine: Engine,
+    command: str,
+    settings: Settings,
+    body: Callable[[Session, Run], JobResult],
+    *,
+    watchlist_hash: str | None = None,
+    with_model: bool = False,
+) -> JobResult:
+    with store.session_scope(engine) as session:
+        _mark_interrupted(session)
+        model_name = model_hash = None
+        if with_model:
+            model_name, model_hash = model_identity(resolve_model(settings.model))
+        run = store.start_run(
+            session,
+            command,
+            model_name=model_name,
+            model_hash=model_hash or None,
+            watchlist_hash=watchlist_hash,
+        )
+        try:
+            result = body(session, run)
+        except BaseException as exc:
+            session.rollback()
+            message = str(exc) or type(exc).__name__
+            if isinstance(exc, KeyboardInterrupt):
+                message = "interrupted"
+            store.finish_run(session, run, {}, error=message)
+            raise
+        store.finish_run(session, run, result.counts)
+        return result
+
+
+def ingest_job(
+    engine: Engine,
+    paths: Sequence[str | Path],
+    settings: Settings,
+    *,
+    strict: bool = False,
+    command: str = "ingest",
+    progress: Progress | None = None,
+) -> JobResult:
+    def body(session: Session, run: Run) -> JobResult:
+        tick = _ticker(progress, "ingest")
+        result = ingest_paths(session, paths, run_id=run.id, strict=strict, on_record=tick)
+        return JobResult(run.id, result.counts(), result.rejected)
+
+    return _job(engine, command, settings, body)
+
+
+def _ticker(progress: Progress | None, stage: str) -> Callable[[], None] | None:
+    if progress is None:
+        return None
+    count = 0
+
+    def tick() -> None:
+        nonlocal count
+        count += 1
+        progress(stage, count, 0)
+
+    return tick
+
+
+def _classifier_loader(settings: Settings) -> Callable[[], Classifier]:
+    def load() -> Classifier:
+        return load_classifier(
+            settings.model,
+            device=settings.device,
+            precision=settings.precision,
+            batch_size=settings.batch_size,
+        )
+
+    return load
+
+
+def _analyze_and_detect(
+    session: Session,
+    run: Run,
+    watchlist: Watchlist,
+    settings: Settings,
+    progress: Progress | None,
+) -> dict[str, int]:
+    sync = pipeline.sync_watchlist(session, watchlist)
+    session.commit()
+    model_hash = run.model_hash
+    model_name = run.model_name or ""
+    if not model_hash:
+        # A hub id: the hash is known only once the weights are loaded.
+        classifier = _classifier_loader(settings)()
+        model_name, model_hash = classifier.name, classifier.hash
+        run.model_name, run.model_hash = model_name, model_hash
+
+        def loader() -> Classifier:
+            return classifier
+    else:
+        loader = _classifier_loader(settings)
+    analysed = pipeline.analyze(
+        session,
+        watchlist,
+        model_name,
+        model_hash,
+        loader,
+        run_id=run.id,
+        aggregation=settings.aggregation,
+        progress=(lambda done, total: progress("analyze", done, total)) if progress else None,
+    )
+    detected = pipeline.detect(
+        session,
+        watchlist,
+        model_hash,
+        run_id=run.id,
+        min_evidence=settings.min_evidence,
+        min_score_change=settings.min_score_change,
+    )
+    counts = {**analysed.counts(), **detected.counts()}
+    counts["tracks_added"] = sync.tracks_added
+    counts["tracks_removed"] = sync.tracks_removed
+    return counts
+
+
+def analyze_job(
+    engine: Engine,
+    settings: Settings,
+    *,
+    progress: Progress | None = None,
+    command: str = "analyze",
+) -> JobResult:
+    watchlist = load_watchlist(settings.config)
+
+    def body(session: Session, run: Run) -> JobResult:
+        counts = _analyze_and_detect(session, run, watchlist, settings, progress)
+        return JobResult(
+            run.id,
+            counts,
+            new_or_retracted_shifts=counts["shifts_new"] + counts["shifts_retracted"],
+        )
+
+    return _job(
+        engine, command, settings, body, watchlist_hash=watchlist.fingerprint, with_model=True
+    )
+
+
+def run_job(
+    engine: Engine,
+    paths: Sequence[str | Path],
+    settings: Settings,
+    *,
+    strict: bool = False,
+    command: str = "run",
+    progress: Progress | None = None,
+) -> JobResult:
+    """Ingest, analyse and detect in one recorded run: the scheduled one-shot."""
+    watchlist = load_watchlist(settings.config)  # fail on a broken watchlist before any work
+
+    def body(session: Session, run: Run) -> JobResult:
+        tick = _ticker(progress, "ingest")
+        ingested: IngestResult = ingest_paths(
+            session, paths, run_id=run.id, strict=strict, on_record=tick
+        )
+        counts = {
+            **ingested.counts(),
+            **_analyze_and_detect(session, run, watchlist, settings, progress),
+        }
+        return JobResult(
+            run.id, counts, ingested.rejected, counts["shifts_new"] + counts["shifts_retracted"]
+        )
+
+    return _job(
+        engine, command, settings, body, watchlist_hash=watchlist.fingerprint, with_model=True
+    )
+
+
+def latest_run_id(engine: Engine) -> int | None:
+    with store.session_scope(engine) as session:
+        return session.scalar(select(Run.id).order_by(Run.id.desc()).limit(1))

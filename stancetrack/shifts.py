@@ -1,0 +1,334 @@
+"""Detect: stable segments in each track's stance timeline, and the shifts between them.
+
+The series is one point per independent story: wire copies of one story (near-duplicate text
+across outlets) are merged into one point that remembers how many outlets ran it. Points are
+cut into runs of equal label; runs backed by fewer than `min_evidence` stories are folded into
+their neighbours (one odd article is not a shift), and neighbouring segments whose mean scores
+differ by less than `min_score_change` are merged. What is left are stable segments; every
+boundary between two of them is a shift.
+
+`reconcile` then compares a run's shifts with those already in the `shifts` table, so a later
+run can confirm a shift, move its date, or retract it, and the report can say what changed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stancetrack.classify import LABELS
+from stancetrack.models import Shift
+
+MATCH_DAYS = 120  # a re-detected shift within this many days of a stored one is the same shift
+
+
+@dataclass(frozen=True)
+class StancePoint:
+    """One article's stance on a track, as detection sees it."""
+
+    article_id: int
+    published_at: date
+    label: str
+    score: float
+    confidence: float
+    source: str | None = None
+    cluster_id: int | None = None  # id of the first copy of a wire story; None = own story
+    key_evidence_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Story:
+    """An independent story: one article, or several outlets' copies of one wire story."""
+
+    points: tuple[StancePoint, ...]
+    label: str
+    score: float
+    confidence: float
+
+    @property
+    def published_at(self) -> date:
+        return self.points[0].published_at
+
+    @property
+    def sources(self) -> frozenset[str]:
+        return frozenset(p.source or f"article {p.article_id}" for p in self.points)
+
+    @property
+    def key_evidence_id(self) -> int | None:
+        best = max(self.points, key=lambda p: p.confidence)
+        return best.key_evidence_id
+
+
+@dataclass
+class Segment:
+    stories: list[Story] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        weight: dict[str, float] = defaultdict(float)
+        for story in self.stories:
+            weight[story.label] += story.confidence
+        # Ties go to the more cautious label (neutral, then oppose, then support).
+        return max(reversed(LABELS), key=lambda name: weight[name])
+
+    @property
+    def score(self) -> float:
+        total = sum(s.confidence for s in self.stories) or 1.0
+        return sum(s.score * s.confidence for s in self.stories) / total
+
+    @property
+    def confidence(self) -> float:
+        return sum(s.confidence for s in self.stories) / len(self.stories)
+
+    @property
+    def start(self) -> date:
+        return self.stories[0].published_at
+
+    @property
+    def end(self) -> date:
+        return self.stories[-1].published_at
+
+    @property
+    def sources(self) -> int:
+        return len(frozenset().union(*(s.sources for s in self.stories)))
+
+
+@dataclass(frozen=True)
+class DetectedShift:
+    from_label: str
+    from_score: float
+    to_label: str
+    to_score: float
+    shift_date: date  # first story of the new segment
+    window_start: date  # last story of the old segment
+    window_end: date
+    strength: float
+    articles_before: int
+    articles_after: int
+    sources_before: int
+    sources_after: int
+    evidence_before_id: int | None
+    evidence_after_id: int | None
+
+
+def merge_wire_copies(points: Sequence[StancePoint]) -> list[Story]:
+    """One story per wire cluster, in date order (ties broken by article id)."""
+    clusters: dict[int, list[StancePoint]] = defaultdict(list)
+    for point in points:
+        clusters[point.cluster_id or point.article_id].append(point)
+    stories = []
+    for members in clusters.values():
+        members.sort(key=lambda p: (p.published_at, p.article_id))
+        weight: dict[str, float] = defaultdict(float)
+        for p in members:
+            weight[p.label] += p.confidence
+        label = max(reversed(LABELS), key=lambda name: weight[name])
+        total = sum(p.confidence for p in members) or 1.0
+        stories.append(
+            Story(
+                points=tuple(members),
+                label=label,
+                score=sum(p.score * p.confidence for p in members) / total,
+                confidence=sum(p.confidence for p in members) / len(members),
+            )
+        )
+    stories.sort(key=lambda s: (s.published_at, s.points[0].article_id))
+    return stories
+
+
+def segment(stories: Sequence[Story], min_evidence: int, min_score_change: float) -> list[Segment]:
+    """Stable segments of the story series (see the module docstring)."""
+    segments: list[Segment] = []
+    for story in stories:
+        if segments and segments[-1].label == story.label:
+            segments[-1].stories.append(story)
+        else:
+            segments.append(Segment([story]))
+    changed = True
+    while changed and len(segments) > 1:
+        changed = _fold_weakest(segments, min_evidence) or _merge_close(segments, min_score_change)
+    return segments
+
+
+def _fold_weakest(segments: list[Segment], min_evidence: int) -> bool:
+    weak = [i for i, s in enumerate(segments) if len(s.stories) < min_evidence]
+    if not weak:
+        return False
+    index = min(weak, key=lambda i: (sum(s.confidence for s in segments[i].stories), i))
+    left = segments[index - 1] if index > 0 else None
+    right = segments[index + 1] if index + 1 < len(segments) else None
+    if left and right and left.label == right.label:
+        left.stories += segments[index].stories + right.stories
+        del segments[index : index + 2]
+        return True
+    target = _closer(segments[index], left, right)
+    if target is left:
+        assert left is not None
+        left.stories += segments[index].stories
+    else:
+        assert right is not None
+        right.stories[:0] = segments[index].stories
+    del segments[index]
+    _join_equal_neighbours(segments)
+    return True
+
+
+def _closer(weak: Segment, left: Segment | None, right: Segment | None) -> Segment | None:
+    if left is None:
+        return right
+    if right is None:
+        return left
+    return left if abs(left.score - weak.score) <= abs(right.score - weak.score) else right
+
+
+def _merge_close(segments: list[Segment], min_score_change: float) -> bool:
+    gaps = [
+        (abs(segments[i].score - segments[i + 1].score), i)
+        for i in range(len(segments) - 1)
+        if abs(segments[i].score - segments[i + 1].score) < min_score_change
+    ]
+    if not gaps:
+        return False
+    _, index = min(gaps)
+    segments[index].stories += segments[index + 1].stories
+    del segments[index + 1]
+    _join_equal_neighbours(segments)
+    return True
+
+
+def _join_equal_neighbours(segments: list[Segment]) -> None:
+    index = 0
+    while index < len(segments) - 1:
+        if segments[index].label == segments[index + 1].label:
+            segments[index].stories += segments.pop(index + 1).stories
+        else:
+            index += 1
+
+
+def shift_strength(before: Segment, after: Segment) -> float:
+    """How sure we are the shift is real, in [0, 1].
+
+    Half the score gap (a full reversal from -1 to +1 gives 1), times n / (n + 1) for the
+    smaller side's number of independent stories, times the two sides' mean confidence.
+    """
+    gap = abs(after.score - before.score) / 2
+    smaller = min(len(before.stories), len(after.stories))
+    confidence = (before.confidence + after.confidence) / 2
+    return round(min(1.0, gap) * smaller / (smaller + 1) * confidence, 3)
+
+
+def detect_shifts(
+    points: Sequence[StancePoint], *, min_evidence: int = 2, min_score_change: float = 0.3
+) -> tuple[list[Segment], list[DetectedShift]]:
+    """Segments and the shifts between them for one track's article stances."""
+    segments = segment(merge_wire_copies(points), min_evidence, min_score_change)
+    shifts = []
+    for before, after in zip(segments, segments[1:], strict=False):
+        shifts.append(
+            DetectedShift(
+                from_label=before.label,
+                from_score=round(before.score, 3),
+                to_label=after.label,
+                to_score=round(after.score, 3),
+                shift_date=after.start,
+                window_start=before.end,
+                window_end=after.start,
+                strength=shift_strength(before, after),
+                articles_before=sum(len(s.points) for s in before.stories),
+                articles_after=sum(len(s.points) for s in after.stories),
+                sources_before=before.sources,
+                sources_after=after.sources,
+                evidence_before_id=before.stories[-1].key_evidence_id,
+                evidence_after_id=after.stories[0].key_evidence_id,
+            )
+        )
+    return segments, shifts
+
+
+@dataclass
+class ReconcileResult:
+    new: int = 0
+    confirmed: int = 0
+    moved: int = 0
+    retracted: int = 0
+
+
+def reconcile(
+    session: Session,
+    actor_id: int,
+    policy_id: int,
+    model_hash: str,
+    detected: Sequence[DetectedShift],
+    run_id: int | None,
+) -> ReconcileResult:
+    """Bring the `shifts` table in line with this run's detection, keeping the history."""
+    result = ReconcileResult()
+    stored = list(
+        session.scalars(
+            select(Shift)
+            .where(Shift.actor_id == actor_id, Shift.policy_id == policy_id)
+            .where(Shift.model_hash == model_hash, Shift.status != "retracted")
+            .order_by(Shift.shift_date)
+        )
+    )
+    unmatched = list(stored)
+    for shift in detected:
+        match = _best_match(shift, unmatched)
+        if match is None:
+            session.add(
+                Shift(
+                    actor_id=actor_id,
+                    policy_id=policy_id,
+                    model_hash=model_hash,
+                    status="new",
+                    first_run_id=run_id,
+                    last_run_id=run_id,
+                    changed_run_id=run_id,
+                    **_fields(shift),
+                )
+            )
+            result.new += 1
+            continue
+        unmatched.remove(match)
+        if match.shift_date != shift.shift_date:
+            match.previous_shift_date = match.shift_date
+            match.changed_run_id = run_id
+            result.moved += 1
+        for name, value in _fields(shift).items():
+            setattr(match, name, value)
+        if match.first_run_id != run_id and match.status == "new":
+            match.status = "confirmed"
+            result.confirmed += 1
+        match.last_run_id = run_id
+    for gone in unmatched:
+        gone.status = "retracted"
+        gone.last_run_id = run_id
+        gone.changed_run_id = run_id
+        result.retracted += 1
+    session.flush()
+    return result
+
+
+def _best_match(shift: DetectedShift, stored: Sequence[Shift]) -> Shift | None:
+    same_kind = [
+        s
+        for s in stored
+        if s.from_label == shift.from_label
+        and s.to_label == shift.to_label
+        and abs((s.shift_date - shift.shift_date).days) <= MATCH_DAYS
+    ]
+    return min(same_kind, key=lambda s: abs((s.shift_date - shift.shift_date).days), default=None)
+
+
+def _fields(shift: DetectedShift) -> dict[str, object]:
+    return {name: getattr(shift, name) for name in DetectedShift.__dataclass_fields__}
+
+
+def with_label(point: StancePoint, label: str) -> StancePoint:
+    """A copy of `point` with another label (used by tests and reviews)."""
+    return replace(point, label=label)

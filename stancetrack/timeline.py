@@ -1,0 +1,125 @@
+"""Timelines: one track's article stances over time, its segments and shifts, and its plot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from stancetrack import store
+from stancetrack.errors import NotFoundError, StancetrackError
+from stancetrack.models import Actor, Policy, Run, Track
+from stancetrack.pipeline import thresholds_for, track_points
+from stancetrack.shifts import DetectedShift, Segment, StancePoint, detect_shifts
+from stancetrack.watchlist import DetectionSettings, Watchlist
+
+LABEL_COLOURS = {"support": "#1a9850", "oppose": "#d73027", "neutral": "#7f7f7f"}
+
+
+@dataclass(frozen=True)
+class Timeline:
+    title: str
+    points: list[StancePoint]
+    segments: list[Segment]
+    shifts: list[DetectedShift]
+
+
+def load_timeline(
+    engine: Engine, actor: str, policy: str, watchlist: Watchlist | None = None
+) -> Timeline:
+    """The current model's timeline for one track, found by id or name."""
+    with store.session_scope(engine) as session:
+        actor_row = session.scalars(
+            select(Actor).where((Actor.key == actor) | (Actor.name == actor))
+        ).first()
+        if actor_row is None:
+            raise NotFoundError(f"no actor '{actor}' in the database")
+        policy_row = session.scalars(
+            select(Policy).where((Policy.key == policy) | (Policy.name == policy))
+        ).first()
+        if policy_row is None:
+            raise NotFoundError(f"no policy '{policy}' in the database")
+        track = session.scalars(
+            select(Track).where(Track.actor_id == actor_row.id, Track.policy_id == policy_row.id)
+        ).first()
+        if track is None:
+            raise NotFoundError(f"{actor_row.key} x {policy_row.key} is not tracked")
+        model_hash = session.scalar(
+            select(Run.model_hash)
+            .where(Run.model_hash.is_not(None), Run.status == "ok")
+            .order_by(Run.id.desc())
+            .limit(1)
+        )
+        points = track_points(session, actor_row.id, policy_row.id, model_hash or "")
+        if watchlist is not None:
+            min_evidence, min_change = thresholds_for(track, watchlist, None, None)
+        else:
+            defaults = DetectionSettings()
+            min_evidence, min_change = defaults.min_evidence, defaults.min_score_change
+        segments, shifts = detect_shifts(
+            points, min_evidence=min_evidence, min_score_change=min_change
+        )
+        return Timeline(f"{actor_row.name} - {policy_row.name}", points, segments, shifts)
+
+
+def plot_timeline(timeline: Timeline, output: str | Path) -> Path:
+    """Write a PNG or SVG of the timeline; the format follows the file suffix."""
+    output = Path(output)
+    if output.suffix.lower() not in (".png", ".svg"):
+        raise StancetrackError(f"plot file must end in .png or .svg: {output}")
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers and in cron
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 4.2), dpi=120)
+    for seg in timeline.segments:
+        start = seg.stories[0].published_at
+        end = seg.stories[-1].published_at
+        colour = LABEL_COLOURS[seg.label]
+        ax.axvspan(start, end, color=colour, alpha=0.12, lw=0)
+        ax.hlines(seg.score, start, end, colors=colour, linestyles="-", lw=2, alpha=0.8)
+    for label, colour in LABEL_COLOURS.items():
+        chosen = [p for p in timeline.points if p.label == label]
+        if chosen:
+            ax.scatter(
+                [p.published_at for p in chosen],
+                [p.score for p in chosen],
+                s=[30 + 170 * p.confidence for p in chosen],
+                c=colour,
+                alpha=0.75,
+                edgecolors="white",
+                linewidths=0.8,
+                label=label,
+                zorder=3,
+            )
+    for shift in timeline.shifts:
+        ax.axvline(shift.shift_date, color="#333333", ls="--", lw=1)
+        ax.annotate(
+            f"{shift.from_label} -> {shift.to_label}\n{shift.shift_date.isoformat()}",
+            xy=(shift.shift_date, 0.92),
+            xycoords=("data", "axes fraction"),
+            xytext=(4, 0),
+            textcoords="offset points",
+            fontsize=8,
+            va="top",
+        )
+    ax.set_ylim(-1.1, 1.1)
+    ax.axhline(0, color="#999999", lw=0.6)
+    ax.set_ylabel("stance score (support - oppose)")
+    ax.set_title(timeline.title)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
+    ax.legend(
+        loc="lower left",
+        fontsize=8,
+        frameon=False,
+        title="article stance (size = confidence)",
+        title_fontsize=8,
+    )
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(output)
+    plt.close(fig)
+    return output

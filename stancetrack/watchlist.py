@@ -1,0 +1,323 @@
+"""The watchlist: actors with their aliases, policies with their propositions, and tracks.
+
+Read from TOML, validated with messages that name the file, the line and the entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from stancetrack.errors import WatchlistError
+
+DEFAULT_MIN_EVIDENCE = 2
+DEFAULT_MIN_SCORE_CHANGE = 0.3
+KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class Spokesperson:
+    """A person who speaks for an actor between two dates (either end may be open)."""
+
+    alias: str
+    also: tuple[str, ...] = ()
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    def names(self) -> tuple[str, ...]:
+        return (self.alias, *self.also)
+
+    def valid_on(self, day: date) -> bool:
+        if self.valid_from and day < self.valid_from:
+            return False
+        return not (self.valid_to and day > self.valid_to)
+
+
+@dataclass(frozen=True)
+class ActorSpec:
+    key: str
+    name: str
+    aliases: tuple[str, ...]
+    demonyms: tuple[str, ...] = ()
+    spokespeople: tuple[Spokesperson, ...] = ()
+
+    @property
+    def fingerprint(self) -> str:
+        return _digest(
+            {
+                "name": self.name,
+                "aliases": self.aliases,
+                "demonyms": self.demonyms,
+                "spokespeople": [
+                    [s.names(), str(s.valid_from), str(s.valid_to)] for s in self.spokespeople
+                ],
+            }
+        )
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    key: str
+    name: str
+    proposition: str
+    keywords: tuple[str, ...]
+
+    @property
+    def fingerprint(self) -> str:
+        return _digest({"proposition": self.proposition, "keywords": self.keywords})
+
+
+@dataclass(frozen=True)
+class TrackSpec:
+    actor: str
+    policy: str
+    min_evidence: int | None = None
+    min_score_change: float | None = None
+
+
+@dataclass(frozen=True)
+class DetectionSettings:
+    """Shift-detection thresholds: see docs in README, "Shift detection"."""
+
+    min_evidence: int = DEFAULT_MIN_EVIDENCE
+    min_score_change: float = DEFAULT_MIN_SCORE_CHANGE
+
+
+@dataclass(frozen=True)
+class Watchlist:
+    path: Path
+    actors: dict[str, ActorSpec]
+    policies: dict[str, PolicySpec]
+    tracks: tuple[TrackSpec, ...]
+    detection: DetectionSettings = field(default_factory=DetectionSettings)
+
+    @property
+    def fingerprint(self) -> str:
+        return _digest(
+            {
+                "actors": {k: a.fingerprint for k, a in sorted(self.actors.items())},
+                "policies": {k: p.fingerprint for k, p in sorted(self.policies.items())},
+                "tracks": [[t.actor, t.policy] for t in self.tracks],
+            }
+        )
+
+
+def track_fingerprint(actor: ActorSpec, policy: PolicySpec) -> str:
+    """Changes exactly when the evidence for this actor x policy pair must be redone."""
+    return _digest([actor.fingerprint, policy.fingerprint])
+
+
+def _digest(value: Any) -> str:
+    encoded = json.dumps(value, sort_keys=True, default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+class _Locator:
+    """Finds the line of an entry in the TOML text, so errors can point at it."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def line_of(self, pattern: str, nth: int = 0, after: int = 0) -> int | None:
+        regex = re.compile(pattern)
+        seen = 0
+        for number, line in enumerate(self.lines[after:], start=after + 1):
+            if regex.search(line):
+                if seen == nth:
+                    return number
+                seen += 1
+        return None
+
+    def error(self, line: int | None, entry: str, problem: str) -> WatchlistError:
+        where = f"{self.path}:{line}" if line else str(self.path)
+        return WatchlistError(f"{where}: {entry}: {problem}")
+
+
+def load_watchlist(path: str | Path) -> Watchlist:
+    """Read and validate a watchlist TOML file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WatchlistError(
+            f"watchlist not found: {path} (pass --config or set STANCETRACK_CONFIG)"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise WatchlistError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise WatchlistError(f"cannot read watchlist {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise WatchlistError(f"{path}: invalid TOML: {exc}") from None
+    return parse_watchlist(data, path, text)
+
+
+def parse_watchlist(data: dict[str, Any], path: Path, text: str = "") -> Watchlist:
+    loc = _Locator(path, text)
+    actors = {key: _parse_actor(loc, key, raw) for key, raw in _table(loc, data, "actors").items()}
+    policies = {
+        key: _parse_policy(loc, key, raw) for key, raw in _table(loc, data, "policies").items()
+    }
+    _check_aliases_unique(loc, actors)
+    tracks = _parse_tracks(loc, data.get("tracks", []), actors, policies)
+    detection = _parse_detection(loc, data.get("detection", {}))
+    return Watchlist(path, actors, policies, tuple(tracks), detection)
+
+
+def _table(loc: _Locator, data: dict[str, Any], name: str) -> dict[str, Any]:
+    table = data.get(name)
+    if not table:
+        raise loc.error(None, name, f"no [{name}.<id>] entries; at least one is needed")
+    if not isinstance(table, dict):
+        raise loc.error(loc.line_of(rf"^\s*{name}\s*="), name, "must be a table of entries")
+    for key, raw in table.items():
+        line = loc.line_of(rf"^\s*\[{name}\.{re.escape(key)}\]")
+        if not KEY_PATTERN.match(key):
+            raise loc.error(line, f"{name}.{key}", "ids use lowercase letters, digits, - and _")
+        if not isinstance(raw, dict):
+            raise loc.error(line, f"{name}.{key}", "must be a table")
+    return table
+
+
+def _string(
+    loc: _Locator, raw: dict[str, Any], field_name: str, entry: str, line: int | None
+) -> str:
+    value = raw.get(field_name)
+    if not isinstance(value, str) or not value.strip():
+        raise loc.error(line, entry, f"'{field_name}' must be a non-empty string")
+    return value.strip()
+
+
+def _strings(
+    loc: _Locator,
+    raw: dict[str, Any],
+    field_name: str,
+    entry: str,
+    line: int | None,
+    *,
+    required: bool,
+) -> tuple[str, ...]:
+    value = raw.get(field_name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise loc.error(line, entry, f"'{field_name}' must be a list of non-empty strings")
+    if required and not value:
+        raise loc.error(line, entry, f"'{field_name}' needs at least one entry")
+    return tuple(dict.fromkeys(v.strip() for v in value))
+
+
+def _date(loc: _Locator, value: Any, entry: str, line: int | None, field_name: str) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise loc.error(line, entry, f"'{field_name}' is not a date (YYYY-MM-DD): {value!r}")
+
+
+def _parse_actor(loc: _Locator, key: str, raw: dict[str, Any]) -> ActorSpec:
+    entry = f"actors.{key}"
+    line = loc.line_of(rf"^\s*\[actors\.{re.escape(key)}\]")
+    name = raw.get("name") or key
+    aliases = _strings(loc, raw, "aliases", entry, line, required=False) or (name,)
+    demonyms = _strings(loc, raw, "demonyms", entry, line, required=False)
+    people = []
+    for index, person in enumerate(raw.get("spokespeople", [])):
+        p_line = loc.line_of(rf"^\s*\[\[actors\.{re.escape(key)}\.spokespeople\]\]", nth=index)
+        p_entry = f"{entry}.spokespeople[{index + 1}]"
+        alias = _string(loc, person, "alias", p_entry, p_line)
+        also = _strings(loc, person, "also", p_entry, p_line, required=False)
+        start = _date(loc, person.get("from"), p_entry, p_line, "from")
+        end = _date(loc, person.get("to"), p_entry, p_line, "to")
+        if start and end and end < start:
+            raise loc.error(p_line, p_entry, f"'to' ({end}) is before 'from' ({start})")
+        people.append(Spokesperson(alias, also, start, end))
+    return ActorSpec(key, str(name), aliases, demonyms, tuple(people))
+
+
+def _parse_policy(loc: _Locator, key: str, raw: dict[str, Any]) -> PolicySpec:
+    entry = f"policies.{key}"
+    line = loc.line_of(rf"^\s*\[policies\.{re.escape(key)}\]")
+    proposition = _string(loc, raw, "proposition", entry, line)
+    keywords = _strings(loc, raw, "keywords", entry, line, required=True)
+    return PolicySpec(key, str(raw.get("name") or key), proposition, keywords)
+
+
+def _check_aliases_unique(loc: _Locator, actors: dict[str, ActorSpec]) -> None:
+    owner: dict[str, str] = {}
+    for actor in actors.values():
+        names = [*actor.aliases, *(n for s in actor.spokespeople for n in s.names())]
+        for alias in names:
+            folded = alias.casefold()
+            if folded in owner and owner[folded] != actor.key:
+                line = loc.line_of(re.escape(f'"{alias}"'))
+                raise loc.error(
+                    line,
+                    f"actors.{actor.key}",
+                    f"alias '{alias}' is already an alias of actors.{owner[folded]}",
+                )
+            owner[folded] = actor.key
+
+
+def _parse_tracks(
+    loc: _Locator, raw_tracks: Any, actors: dict[str, ActorSpec], policies: dict[str, PolicySpec]
+) -> list[TrackSpec]:
+    if not isinstance(raw_tracks, list) or not raw_tracks:
+        raise loc.error(None, "tracks", "no [[tracks]] entries; at least one is needed")
+    tracks: list[TrackSpec] = []
+    seen: set[tuple[str, str]] = set()
+    for index, raw in enumerate(raw_tracks):
+        header = loc.line_of(r"^\s*\[\[tracks\]\]", nth=index)
+        entry = f"tracks[{index + 1}]"
+        actor = _string(loc, raw, "actor", entry, header)
+        policy = _string(loc, raw, "policy", entry, header)
+        if actor not in actors:
+            line = loc.line_of(r"^\s*actor\s*=", after=header or 0) if header else None
+            raise loc.error(
+                line, entry, f"unknown actor '{actor}' (known: {', '.join(sorted(actors))})"
+            )
+        if policy not in policies:
+            line = loc.line_of(r"^\s*policy\s*=", after=header or 0) if header else None
+            raise loc.error(
+                line, entry, f"unknown policy '{policy}' (known: {', '.join(sorted(policies))})"
+            )
+        if (actor, policy) in seen:
+            raise loc.error(header, entry, f"{actor} x {policy} is tracked twice")
+        seen.add((actor, policy))
+        min_evidence = raw.get("min_evidence")
+        min_change = raw.get("min_score_change")
+        _check_thresholds(loc, header, entry, min_evidence, min_change)
+        tracks.append(TrackSpec(actor, policy, min_evidence, min_change))
+    return tracks
+
+
+def _check_thresholds(
+    loc: _Locator, line: int | None, entry: str, min_evidence: Any, min_change: Any
+) -> None:
+    if min_evidence is not None and (not isinstance(min_evidence, int) or min_evidence < 1):
+        raise loc.error(line, entry, "'min_evidence' must be a whole number >= 1")
+    if min_change is not None and (
+        not isinstance(min_change, int | float) or not 0 <= min_change <= 2
+    ):
+        raise loc.error(line, entry, "'min_score_change' must be a number between 0 and 2")
+
+
+def _parse_detection(loc: _Locator, raw: Any) -> DetectionSettings:
+    line = loc.line_of(r"^\s*\[detection\]")
+    if not isinstance(raw, dict):
+        raise loc.error(line, "detection", "must be a table")
+    min_evidence = raw.get("min_evidence", DEFAULT_MIN_EVIDENCE)
+    min_change = raw.get("min_score_change", DEFAULT_MIN_SCORE_CHANGE)
+    _check_thresholds(loc, line, "detection", min_evidence, min_change)
+    return DetectionSettings(int(min_evidence), float(min_change))

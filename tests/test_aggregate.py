@@ -1,0 +1,32 @@
+import pytest
+
+from stancetrack.aggregate import aggregate_stance
+from stancetrack.classify import StanceProbs
+
+REFUSAL = StanceProbs(0.05, 0.85, 0.10)
+MENTION = StanceProbs(0.10, 0.10, 0.80)
+
+
+def test_stance_sentences_outweigh_mentions() -> None:
+    stance = aggregate_stance([MENTION, REFUSAL, MENTION, MENTION])
+    assert stance.label == "oppose"
+    assert stance.key_index == 1
+    assert stance.evidence_count == 4
+    assert -1 <= stance.score < -0.5
+
+
+def test_plain_mean_is_diluted_by_mentions() -> None:
+    assert aggregate_stance([MENTION, REFUSAL, MENTION, MENTION], "mean").label == "neutral"
+
+
+def test_only_mentions_is_neutral_and_mixed_is_balanced() -> None:
+    assert aggregate_stance([MENTION, MENTION]).label == "neutral"
+    mixed = aggregate_stance([StanceProbs(0.8, 0.1, 0.1), StanceProbs(0.1, 0.8, 0.1)])
+    assert abs(mixed.score) < 1e-6
+
+
+def test_errors() -> None:
+    with pytest.raises(ValueError):
+        aggregate_stance([])
+    with pytest.raises(ValueError, match="unknown aggregation"):
+        aggregate_stance([MENTION], "max")

@@ -1,0 +1,133 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from stancetrack.cli import app, main
+from tests.conftest import FIXTURES, article_md, write
+
+runner = CliRunner()
+
+
+def cli(capsys, *args: str) -> tuple[int, str, str]:
+    """Run the real entry point (with its error handling) and capture what it prints."""
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exited.value.code, out, err
+
+
+def test_every_command_has_help() -> None:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    names = []
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        subcommands = getattr(command, "commands", None)
+        for sub_name, sub in (subcommands or {name: command}).items():
+            assert sub.help and "Example:" in sub.help, f"{sub_name} lacks help with an example"
+            names.append(sub_name)
+        result = runner.invoke(app, [name, "--help"])
+        assert result.exit_code == 0, result.output
+    assert {"run", "report", "ingest", "analyze", "evaluate", "timeline", "upgrade"} <= set(names)
+
+
+def test_help_does_not_import_torch() -> None:
+    code = (
+        "import sys\nfrom stancetrack.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('HEAVY', sorted(m for m in ('torch', 'transformers', 'matplotlib') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "HEAVY []" in done.stdout, done.stdout + done.stderr
+
+
+def test_missing_date_is_reported_with_file_and_exit_1(capsys, tmp_path: Path) -> None:
+    bad = write(tmp_path / "in/nodate.md", "---\ntitle: x\n---\nSeoul said no.\n")
+    write(tmp_path / "in/good.md", article_md("Good", "2024-01-01", "Seoul said no."))
+    code, out, err = cli(capsys, "ingest", str(tmp_path / "in"))
+    assert code == 1
+    assert err.strip() == (
+        f"Error: {bad}: missing publication date (set 'date: YYYY-MM-DD' in the front matter)"
+    )
+    assert "articles added 1" in out
+
+
+def test_malformed_json_line_and_non_utf8(capsys, tmp_path: Path) -> None:
+    feed = write(tmp_path / "feed.jsonl", '{"text": "ok", "date": "2024-01-01"}\n{"text": oops}\n')
+    latin = write(tmp_path / "latin.txt", b"---\ndate: 2024-01-01\n---\nCaf\xe9\n")
+    code, _, err = cli(capsys, "ingest", str(feed), str(latin))
+    assert code == 1
+    assert err.splitlines() == [
+        f"Error: {feed}:2: malformed JSON (Expecting value at column 10)",
+        f"Error: {latin}: not UTF-8 text (invalid continuation byte at byte 28)",
+    ]
+
+
+def test_strict_and_missing_path(capsys, tmp_path: Path) -> None:
+    write(tmp_path / "x.json", "[1]")
+    code, _, err = cli(capsys, "ingest", "--strict", str(tmp_path / "x.json"))
+    assert (code, err.strip()) == (
+        1, f"Error: {tmp_path / 'x.json'}[record 1]: a record must be a JSON object "
+        "(--strict: nothing was ingested)"
+    )
+    code, _, err = cli(capsys, "ingest", "missing-folder")
+    assert (code, err.strip()) == (1, "Error: missing-folder: no such file or directory")
+
+
+def test_unknown_actor_in_track(capsys, tmp_path: Path) -> None:
+    text = (FIXTURES / "watchlist.toml").read_text().replace(
+        'actor = "hungary"', 'actor = "hungry"'
+    )
+    config = write(tmp_path / "broken.toml", text)
+    line = text.splitlines().index('actor = "hungry"') + 1
+    code, _, err = cli(capsys, "--config", str(config), "analyze")
+    assert code == 1
+    assert err.strip() == (
+        f"Error: {config}:{line}: tracks[5]: unknown actor 'hungry' "
+        "(known: germany, hungary, poland, south-korea, turkey)"
+    )
+
+
+def test_bad_option_exits_2(capsys) -> None:
+    code, _, err = cli(capsys, "report", "--since", "2024-13-01")
+    assert code == 2 and "not a date (YYYY-MM-DD): 2024-13-01" in err
+
+
+def test_init_and_db_commands(capsys, tmp_path: Path) -> None:
+    code, out, _ = cli(capsys, "init")
+    assert code == 0 and "wrote a starter watchlist" in out
+    assert (tmp_path / "stancetrack.toml").exists() and (tmp_path / "stancetrack.db").exists()
+    code, out, _ = cli(capsys, "db", "current")
+    assert code == 0 and out.startswith("current 0001, head 0001")
+
+
+def test_run_report_timeline_with_a_tiny_model(capsys, tmp_path: Path,
+                                               tiny_stance_model: Path) -> None:
+    base = ["--config", str(FIXTURES / "watchlist.toml"), "--model", str(tiny_stance_model)]
+    code, out, err = cli(capsys, *base, "run", str(FIXTURES / "articles"), "--report", "r.json")
+    assert code == 0, err
+    assert "articles added 44" in out and "wire copies 1" in out
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["schema"] == "stancetrack.report/1"
+    assert report["counts"]["articles_total"] == 44
+    assert {t["actor"] for t in report["tracks"]} == {
+        "south-korea", "germany", "poland", "turkey", "hungary"
+    }
+    # A second run over the same input classifies nothing new.
+    code, out, _ = cli(capsys, *base, "run", str(FIXTURES / "articles"))
+    assert code == 0 and "duplicates skipped 44" in out and "evidence classified 0" in out
+    for fmt in ("markdown", "csv", "json"):
+        code, out, _ = cli(capsys, *base, "report", "--format", fmt)
+        assert code == 0 and out
+    code, out, _ = cli(capsys, *base, "timeline", "south-korea", "lethal-aid-ukraine",
+                       "--plot", "sk.png")
+    assert code == 0 and (tmp_path / "sk.png").stat().st_size > 10_000
+    code, _, err = cli(capsys, *base, "timeline", "mars", "lethal-aid-ukraine")
+    assert (code, err.strip()) == (1, "Error: no actor 'mars' in the database")
+    code, out, _ = cli(capsys, *base, "status")
+    assert code == 0 and "articles: 44" in out and "pending article tracks: 0" in out

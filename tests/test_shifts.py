@@ -1,0 +1,118 @@
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from stancetrack import store
+from stancetrack.models import Actor, Policy, Run, Shift
+from stancetrack.shifts import StancePoint, detect_shifts, reconcile
+
+SCORES = {"support": 0.8, "oppose": -0.8, "neutral": 0.0}
+
+
+def series(labels: str, start: date = date(2023, 1, 1), step_days: int = 7,
+           evidence: bool = True) -> list[StancePoint]:
+    """Points from a compact string: S = support, O = oppose, N = neutral."""
+    names = {"S": "support", "O": "oppose", "N": "neutral"}
+    return [
+        StancePoint(article_id=i + 1, published_at=start + timedelta(days=step_days * i),
+                    label=names[c], score=SCORES[names[c]], confidence=0.8,
+                    source=f"outlet {i}", key_evidence_id=100 + i if evidence else None)
+        for i, c in enumerate(labels)
+    ]
+
+
+def kinds(points: list[StancePoint], **kw) -> list[tuple[str, str]]:
+    return [(s.from_label, s.to_label) for s in detect_shifts(points, **kw)[1]]
+
+
+def test_clean_reversal() -> None:
+    points = series("OOOOSSSS")
+    _, shifts = detect_shifts(points)
+    [shift] = shifts
+    assert (shift.from_label, shift.to_label) == ("oppose", "support")
+    assert shift.shift_date == points[4].published_at
+    assert (shift.window_start, shift.window_end) == (points[3].published_at, points[4].published_at)
+    assert shift.evidence_before_id == 103 and shift.evidence_after_id == 104
+    assert (shift.articles_before, shift.articles_after) == (4, 4)
+    assert (shift.sources_before, shift.sources_after) == (4, 4)
+    assert 0.4 < shift.strength <= 1
+
+
+def test_single_outlier_is_not_a_shift() -> None:
+    assert kinds(series("OOOSOOO")) == []
+    assert kinds(series("OOOOOOS")) == []  # a lone latest article waits for confirmation
+
+
+def test_gradual_drift_steps_through_neutral() -> None:
+    labels = "OOONNNSSS"
+    points = [
+        StancePoint(i + 1, date(2023, 1, 1) + timedelta(days=30 * i), label,
+                    -0.8 + 0.2 * i, 0.7, f"o{i}")
+        for i, label in enumerate(["oppose"] * 3 + ["neutral"] * 3 + ["support"] * 3)
+    ]
+    assert len(labels) == len(points)
+    assert kinds(points) == [("oppose", "neutral"), ("neutral", "support")]
+
+
+def test_reversal_and_return() -> None:
+    assert kinds(series("OOONNNOOO")) == [("oppose", "neutral"), ("neutral", "oppose")]
+
+
+def test_two_outlets_copying_one_story_count_once() -> None:
+    points = series("OOOS") + [
+        StancePoint(99, date(2023, 1, 22), "support", 0.8, 0.8, "copy outlet", cluster_id=4)
+    ]
+    # Two copies of one wire story are one story: still not enough for a shift.
+    assert kinds(points) == []
+    more = points + series("S", start=date(2023, 3, 1))[:1]
+    more[-1] = StancePoint(50, date(2023, 3, 1), "support", 0.8, 0.8, "outlet x")
+    [shift] = detect_shifts(more)[1]
+    assert shift.articles_after == 3 and shift.sources_after == 3
+
+
+def test_sparse_monthly_data() -> None:
+    assert kinds(series("OOSS", step_days=31)) == [("oppose", "support")]
+
+
+def test_ties_and_equal_dates_are_deterministic() -> None:
+    same_day = [
+        StancePoint(i, date(2023, 5, 1), label, SCORES[label], 0.8, f"o{i}")
+        for i, label in enumerate(["oppose", "support", "oppose", "support"], start=1)
+    ]
+    first = detect_shifts(same_day)
+    assert first == detect_shifts(list(reversed(same_day)))
+
+
+def test_small_score_change_is_not_a_shift() -> None:
+    points = [
+        StancePoint(i, date(2023, 1, i), label, score, 0.6, f"o{i}")
+        for i, (label, score) in enumerate(
+            [("oppose", -0.30), ("oppose", -0.32), ("neutral", -0.15), ("neutral", -0.12)], 1)
+    ]
+    assert kinds(points) == []
+    assert kinds(points, min_score_change=0.1) == [("oppose", "neutral")]
+
+
+def test_reconcile_new_confirmed_moved_retracted(tmp_path: Path) -> None:
+    engine = store.open_engine(str(tmp_path / "t.db"))
+    with store.session_scope(engine) as session:
+        actor = Actor(key="a", name="A", fingerprint="x")
+        policy = Policy(key="p", name="P", proposition="do", keywords="[]", fingerprint="y")
+        session.add_all([actor, policy])
+        runs = [store.start_run(session, f"run {i}") for i in range(4)]
+        ids = [r.id for r in runs]
+        _, shifts = detect_shifts(series("OOOSSS", evidence=False))
+        first = reconcile(session, actor.id, policy.id, "m", shifts, ids[0])
+        assert (first.new, first.confirmed) == (1, 0)
+        again = reconcile(session, actor.id, policy.id, "m", shifts, ids[1])
+        assert (again.new, again.confirmed, again.moved) == (0, 1, 0)
+        _, later = detect_shifts(series("OOOOSSS", evidence=False))
+        moved = reconcile(session, actor.id, policy.id, "m", later, ids[2])
+        assert moved.moved == 1
+        gone = reconcile(session, actor.id, policy.id, "m", [], ids[3])
+        assert gone.retracted == 1
+        [row] = session.scalars(select(Shift))
+        assert row.status == "retracted" and row.first_run_id == ids[0]
+        assert row.previous_shift_date is not None and row.changed_run_id == ids[3]
+        assert session.get(Run, ids[0]) is not None

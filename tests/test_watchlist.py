@@ -1,0 +1,83 @@
+from pathlib import Path
+
+import pytest
+
+from stancetrack.errors import WatchlistError
+from stancetrack.watchlist import load_watchlist, track_fingerprint
+from tests.conftest import WATCHLIST, write
+
+GOOD = """
+[actors.south-korea]
+name = "South Korea"
+aliases = ["South Korea", "Seoul"]
+[[actors.south-korea.spokespeople]]
+alias = "Yoon Suk Yeol"
+from = 2022-05-10
+to = 2025-04-04
+
+[policies.lethal-aid]
+proposition = "send lethal weapons to Ukraine"
+keywords = ["weapons"]
+
+[[tracks]]
+actor = "south-korea"
+policy = "lethal-aid"
+"""
+
+
+def test_fixture_watchlist_loads() -> None:
+    watchlist = load_watchlist(WATCHLIST)
+    assert set(watchlist.actors) == {"south-korea", "germany", "poland", "turkey", "hungary"}
+    assert len(watchlist.tracks) == 5
+    yoon = watchlist.actors["south-korea"].spokespeople[0]
+    assert yoon.alias == "Yoon Suk Yeol" and "President Yoon" in yoon.also
+
+
+def test_unknown_actor_in_track_names_file_line_and_entry(tmp_path: Path) -> None:
+    path = write(tmp_path / "w.toml", GOOD.replace('actor = "south-korea"', 'actor = "north-korea"'))
+    with pytest.raises(WatchlistError) as caught:
+        load_watchlist(path)
+    assert str(caught.value) == (
+        f"{path}:15: tracks[1]: unknown actor 'north-korea' (known: south-korea)"
+    )
+
+
+def test_bad_date_is_a_toml_error_with_position(tmp_path: Path) -> None:
+    path = write(tmp_path / "w.toml", GOOD.replace("from = 2022-05-10", "from = 2022-13-10"))
+    with pytest.raises(WatchlistError, match=rf"^{path}: invalid TOML: .*line 7"):
+        load_watchlist(path)
+
+
+def test_bad_date_string(tmp_path: Path) -> None:
+    path = write(tmp_path / "w.toml", GOOD.replace("from = 2022-05-10", 'from = "May 2022"'))
+    with pytest.raises(WatchlistError) as caught:
+        load_watchlist(path)
+    assert str(caught.value) == (
+        f"{path}:5: actors.south-korea.spokespeople[1]: 'from' is not a date (YYYY-MM-DD): "
+        "'May 2022'"
+    )
+
+
+def test_duplicate_alias_across_actors(tmp_path: Path) -> None:
+    text = GOOD + '\n[actors.seoul-city]\nname = "Seoul city"\naliases = ["Seoul"]\n'
+    path = write(tmp_path / "w.toml", text)
+    with pytest.raises(WatchlistError, match="alias 'Seoul' is already an alias of actors.south-korea"):
+        load_watchlist(path)
+
+
+def test_missing_file_and_missing_keywords(tmp_path: Path) -> None:
+    with pytest.raises(WatchlistError, match="watchlist not found: nope.toml"):
+        load_watchlist("nope.toml")
+    path = write(tmp_path / "w.toml", GOOD.replace('keywords = ["weapons"]', "keywords = []"))
+    with pytest.raises(WatchlistError, match=r":10: policies.lethal-aid: 'keywords' needs at least"):
+        load_watchlist(path)
+
+
+def test_fingerprint_changes_only_with_matching_inputs(tmp_path: Path) -> None:
+    first = load_watchlist(write(tmp_path / "a.toml", GOOD))
+    renamed = load_watchlist(write(tmp_path / "b.toml", GOOD.replace('"Seoul"]', '"Seoul", "ROK"]')))
+    actor, policy = first.actors["south-korea"], first.policies["lethal-aid"]
+    assert track_fingerprint(actor, policy) != track_fingerprint(
+        renamed.actors["south-korea"], renamed.policies["lethal-aid"]
+    )
+    assert first.policies["lethal-aid"].fingerprint == renamed.policies["lethal-aid"].fingerprint

@@ -1,0 +1,75 @@
+"""Merge the hand-written labelled parts, deduplicate, and split by policy.
+
+    python training/build_data.py
+
+Writes training/data/train.jsonl and training/data/heldout.jsonl (policies never seen in
+training: at least 20% of policies, chosen by a fixed hash so the split is stable) and prints
+the counts that go into the model card.
+"""
+
+import hashlib
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data"
+KEYS = ("actor", "policy", "proposition", "text", "label", "case")
+LABELS = {"support", "oppose", "neutral"}
+EASY_CASES = {"plain_support", "plain_oppose", "mention_only"}
+HELDOUT_SHARE = 0.22
+
+
+def norm(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def main() -> int:
+    records, seen, problems = [], set(), []
+    for part in sorted((DATA / "raw").glob("part-*.jsonl")):
+        for number, line in enumerate(part.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                problems.append(f"{part.name}:{number}: {exc}")
+                continue
+            if set(row) != set(KEYS) or row["label"] not in LABELS:
+                problems.append(f"{part.name}:{number}: bad keys or label")
+                continue
+            key = (norm(row["text"]), row["actor"].lower())
+            if key in seen:
+                continue  # same text for the same actor: keep the first
+            seen.add(key)
+            records.append({k: row[k] for k in KEYS})
+    policies = sorted({r["policy"] for r in records})
+    ranked = sorted(policies, key=lambda p: hashlib.sha1(p.encode()).hexdigest())
+    heldout = set(ranked[: max(1, round(len(policies) * HELDOUT_SHARE))])
+    train = [r for r in records if r["policy"] not in heldout]
+    test = [r for r in records if r["policy"] in heldout]
+    for name, rows in (("train", train), ("heldout", test)):
+        with (DATA / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    hard = sum(r["case"] not in EASY_CASES for r in records)
+    stats = {
+        "records": len(records),
+        "actors": len({r["actor"] for r in records}),
+        "policies": len(policies),
+        "labels": dict(Counter(r["label"] for r in records)),
+        "hard_share": round(hard / len(records), 3),
+        "cases": dict(Counter(r["case"] for r in records).most_common()),
+        "train": len(train),
+        "heldout": len(test),
+        "heldout_policies": sorted(heldout),
+        "problems": problems,
+    }
+    (DATA / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in stats.items() if k != "cases"}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

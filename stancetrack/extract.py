@@ -153,7 +153,8 @@ class PolicyMatcher:
             _alias_pattern(k.lower()) + r"(?i:s|es)?"
             for k in sorted(policy.keywords, key=len, reverse=True)
         ]
-        self._keywords = _word_regex(patterns)
+        # Plain word boundaries here: "non-lethal aid" is about the lethal-aid policy.
+        self._keywords = re.compile(rf"(?<!\w)(?:{'|'.join(patterns)})(?!\w)")
 
     def matches(self, sentence: str) -> bool:
         return self._keywords.search(sentence) is not None

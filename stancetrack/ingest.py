@@ -275,7 +275,9 @@ def _minhash_from_bytes(raw: bytes) -> Any:
     from datasketch import MinHash
 
     return MinHash(
-        num_perm=MINHASH_PERMUTATIONS, seed=7, hashvalues=np.frombuffer(raw, "<u8"),
+        num_perm=MINHASH_PERMUTATIONS,
+        seed=7,
+        hashvalues=np.frombuffer(raw, "<u8"),
         scheme=MINHASH_SCHEME,
     )
 
@@ -290,7 +292,7 @@ def find_wire_original(session: Session, minhash: Any, published: date) -> int |
         .order_by(Article.published_at, Article.id)
     )
     for article_id, duplicate_of, raw in rows:
-        if minhash.jaccard(_minhash_from_bytes(raw)) >= NEAR_DUPLICATE_THRESHOLD:
+        if raw and minhash.jaccard(_minhash_from_bytes(raw)) >= NEAR_DUPLICATE_THRESHOLD:
             return int(duplicate_of or article_id)
     return None
 

@@ -84,14 +84,14 @@ def sync_watchlist(session: Session, watchlist: Watchlist) -> SyncResult:
         if track.active and not active:
             result.tracks_removed += 1
         track.active = active
-    for key, spec in wanted.items():
-        track = existing.get(key)
-        if track is None:
-            track = Track(actor_id=actors[key[0]].id, policy_id=policies[key[1]].id, active=True)
-            session.add(track)
+    for key, track_spec in wanted.items():
+        row = existing.get(key)
+        if row is None:
+            row = Track(actor_id=actors[key[0]].id, policy_id=policies[key[1]].id, active=True)
+            session.add(row)
             result.tracks_added += 1
-        track.min_evidence = spec.min_evidence
-        track.min_score_change = spec.min_score_change
+        row.min_evidence = track_spec.min_evidence
+        row.min_score_change = track_spec.min_score_change
     session.flush()
     return result
 

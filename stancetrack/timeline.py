@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -75,9 +76,13 @@ def plot_timeline(timeline: Timeline, output: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(10, 4.2), dpi=120)
+
+    def num(day: date) -> float:
+        return float(mdates.date2num(day))
+
     for seg in timeline.segments:
-        start = seg.stories[0].published_at
-        end = seg.stories[-1].published_at
+        start = num(seg.stories[0].published_at)
+        end = num(seg.stories[-1].published_at)
         colour = LABEL_COLOURS[seg.label]
         ax.axvspan(start, end, color=colour, alpha=0.12, lw=0)
         ax.hlines(seg.score, start, end, colors=colour, linestyles="-", lw=2, alpha=0.8)
@@ -85,7 +90,7 @@ def plot_timeline(timeline: Timeline, output: str | Path) -> Path:
         chosen = [p for p in timeline.points if p.label == label]
         if chosen:
             ax.scatter(
-                [p.published_at for p in chosen],
+                [num(p.published_at) for p in chosen],
                 [p.score for p in chosen],
                 s=[30 + 170 * p.confidence for p in chosen],
                 c=colour,
@@ -96,10 +101,10 @@ def plot_timeline(timeline: Timeline, output: str | Path) -> Path:
                 zorder=3,
             )
     for shift in timeline.shifts:
-        ax.axvline(shift.shift_date, color="#333333", ls="--", lw=1)
+        ax.axvline(num(shift.shift_date), color="#333333", ls="--", lw=1)
         ax.annotate(
             f"{shift.from_label} -> {shift.to_label}\n{shift.shift_date.isoformat()}",
-            xy=(shift.shift_date, 0.92),
+            xy=(num(shift.shift_date), 0.92),
             xycoords=("data", "axes fraction"),
             xytext=(4, 0),
             textcoords="offset points",

@@ -40,6 +40,8 @@ class TrainConfig:
     max_length: int = 128
     seed: int = 13
     bf16: bool = True
+    method: str = "lora"  # "lora" (what ships) or "full" (all weights; for comparison)
+    full_learning_rate: float = 5e-5
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def train(
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from stancetrack.classify import base_model_dir
-    from stancetrack.lora import adapter_state, add_adapters
+    from stancetrack.lora import FULL_PREFIXES, adapter_state, add_adapters
     from stancetrack.quiet import quiet_transformers
 
     quiet_transformers()
@@ -124,16 +126,36 @@ def train(
         label2id={label: i for i, label in enumerate(LABELS)},
         use_safetensors=True,
     )
-    add_adapters(model, config.lora_rank, config.lora_alpha)
-    lora_params = [p for n, p in model.named_parameters() if p.requires_grad and "lora_" in n]
-    head_params = [p for n, p in model.named_parameters() if p.requires_grad and "lora_" not in n]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": lora_params, "lr": config.learning_rate},
-            {"params": head_params, "lr": config.head_learning_rate},
-        ],
-        weight_decay=0.01,
-    )
+    if config.method == "full":
+        groups = [
+            {
+                "params": [
+                    p for n, p in model.named_parameters() if not n.startswith(FULL_PREFIXES)
+                ],
+                "lr": config.full_learning_rate,
+            },
+            {
+                "params": [p for n, p in model.named_parameters() if n.startswith(FULL_PREFIXES)],
+                "lr": config.head_learning_rate,
+            },
+        ]
+    else:
+        add_adapters(model, config.lora_rank, config.lora_alpha)
+        groups = [
+            {
+                "params": [
+                    p for n, p in model.named_parameters() if p.requires_grad and "lora_" in n
+                ],
+                "lr": config.learning_rate,
+            },
+            {
+                "params": [
+                    p for n, p in model.named_parameters() if p.requires_grad and "lora_" not in n
+                ],
+                "lr": config.head_learning_rate,
+            },
+        ]
+    optimizer = torch.optim.AdamW(groups, weight_decay=0.01)
     steps_per_epoch = (len(examples) + config.batch_size - 1) // config.batch_size
     total_steps = steps_per_epoch * config.epochs
     warmup = max(1, int(total_steps * config.warmup_ratio))
@@ -181,6 +203,12 @@ def train(
                 )
                 history.append(round(running / 50, 4))
                 running = 0.0
+    if config.method == "full":
+        # A plain transformers folder in fp16: loadable with --model like any local model.
+        model.half().save_pretrained(output, safe_serialization=True)
+        tokenizer.save_pretrained(output)
+        log(f"saved full fine-tuned model to {output} in {time.time() - started:.0f} s")
+        return {"train_seconds": round(time.time() - started, 1), "method": "full"}
     state = adapter_state(model)
     adapter_file = "adapter.safetensors"
     # fp16 halves the file; the merge happens in fp32, so accuracy is unchanged (model card).

@@ -32,9 +32,15 @@ def _write_tiny_model(folder: Path, labels: list[str], seed: int) -> Path:
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
     tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
     config = BertConfig(
-        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=256, num_labels=len(labels),
-        id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)},
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=256,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
     )
     torch.manual_seed(seed)
     model = BertForSequenceClassification(config)
@@ -45,14 +51,16 @@ def _write_tiny_model(folder: Path, labels: list[str], seed: int) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_stance_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _write_tiny_model(tmp_path_factory.mktemp("tiny-stance"),
-                             ["support", "oppose", "neutral"], seed=1)
+    return _write_tiny_model(
+        tmp_path_factory.mktemp("tiny-stance"), ["support", "oppose", "neutral"], seed=1
+    )
 
 
 @pytest.fixture(scope="session")
 def tiny_nli_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _write_tiny_model(tmp_path_factory.mktemp("tiny-nli"),
-                             ["entailment", "neutral", "contradiction"], seed=2)
+    return _write_tiny_model(
+        tmp_path_factory.mktemp("tiny-nli"), ["entailment", "neutral", "contradiction"], seed=2
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -80,8 +88,9 @@ def write(path: Path, text: str | bytes) -> Path:
     return path
 
 
-def article_md(title: str, day: str, body: str, source: str = "Test Wire",
-               url: str | None = None) -> str:
+def article_md(
+    title: str, day: str, body: str, source: str = "Test Wire", url: str | None = None
+) -> str:
     url = url or f"https://wire.example.com/{day}/{hashlib.md5(body.encode()).hexdigest()[:8]}"
     return f"---\ntitle: {title}\ndate: {day}\nsource: {source}\nurl: {url}\n---\n{body}\n"
 

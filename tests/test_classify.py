@@ -14,13 +14,16 @@ from stancetrack.errors import ModelError
 PAIRS = [
     StancePair("South Korea", "send lethal weapons to Ukraine", "Seoul refused to send weapons."),
     StancePair("Germany", "send Leopard tanks", "Berlin agreed."),
-    StancePair("Turkey", "approve Sweden's NATO membership", "Ankara may review it, said an official."),
+    StancePair(
+        "Turkey", "approve Sweden's NATO membership", "Ankara may review it, said an official."
+    ),
 ]
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_stance_model_returns_probabilities_in_input_order(tiny_stance_model: Path,
-                                                           precision: str) -> None:
+def test_stance_model_returns_probabilities_in_input_order(
+    tiny_stance_model: Path, precision: str
+) -> None:
     classifier = load_classifier(str(tiny_stance_model), precision=precision, batch_size=2)
     assert classifier.mode == "stance" and classifier.precision == precision
     probs = classifier.predict(PAIRS)
@@ -51,7 +54,9 @@ def test_identity_hashes_weights_without_loading(tiny_stance_model: Path) -> Non
 
 def test_label_mapping_and_errors(tmp_path: Path) -> None:
     assert _label_columns({0: "AGAINST", 1: "FAVOR", 2: "NONE"}, "m")[1] == {
-        "support": [1], "oppose": [0], "neutral": [2]
+        "support": [1],
+        "oppose": [0],
+        "neutral": [2],
     }
     with pytest.raises(ModelError, match="has labels \\['negative', 'positive'\\]"):
         _label_columns({0: "negative", 1: "positive"}, "m")

@@ -72,16 +72,17 @@ def test_strict_and_missing_path(capsys, tmp_path: Path) -> None:
     write(tmp_path / "x.json", "[1]")
     code, _, err = cli(capsys, "ingest", "--strict", str(tmp_path / "x.json"))
     assert (code, err.strip()) == (
-        1, f"Error: {tmp_path / 'x.json'}[record 1]: a record must be a JSON object "
-        "(--strict: nothing was ingested)"
+        1,
+        f"Error: {tmp_path / 'x.json'}[record 1]: a record must be a JSON object "
+        "(--strict: nothing was ingested)",
     )
     code, _, err = cli(capsys, "ingest", "missing-folder")
     assert (code, err.strip()) == (1, "Error: missing-folder: no such file or directory")
 
 
 def test_unknown_actor_in_track(capsys, tmp_path: Path) -> None:
-    text = (FIXTURES / "watchlist.toml").read_text().replace(
-        'actor = "hungary"', 'actor = "hungry"'
+    text = (
+        (FIXTURES / "watchlist.toml").read_text().replace('actor = "hungary"', 'actor = "hungry"')
     )
     config = write(tmp_path / "broken.toml", text)
     line = text.splitlines().index('actor = "hungry"') + 1
@@ -106,8 +107,9 @@ def test_init_and_db_commands(capsys, tmp_path: Path) -> None:
     assert code == 0 and out.startswith("current 0001, head 0001")
 
 
-def test_run_report_timeline_with_a_tiny_model(capsys, tmp_path: Path,
-                                               tiny_stance_model: Path) -> None:
+def test_run_report_timeline_with_a_tiny_model(
+    capsys, tmp_path: Path, tiny_stance_model: Path
+) -> None:
     base = ["--config", str(FIXTURES / "watchlist.toml"), "--model", str(tiny_stance_model)]
     code, out, err = cli(capsys, *base, "run", str(FIXTURES / "articles"), "--report", "r.json")
     assert code == 0, err
@@ -116,7 +118,11 @@ def test_run_report_timeline_with_a_tiny_model(capsys, tmp_path: Path,
     assert report["schema"] == "stancetrack.report/1"
     assert report["counts"]["articles_total"] == 44
     assert {t["actor"] for t in report["tracks"]} == {
-        "south-korea", "germany", "poland", "turkey", "hungary"
+        "south-korea",
+        "germany",
+        "poland",
+        "turkey",
+        "hungary",
     }
     # A second run over the same input classifies nothing new.
     code, out, _ = cli(capsys, *base, "run", str(FIXTURES / "articles"))
@@ -124,10 +130,43 @@ def test_run_report_timeline_with_a_tiny_model(capsys, tmp_path: Path,
     for fmt in ("markdown", "csv", "json"):
         code, out, _ = cli(capsys, *base, "report", "--format", fmt)
         assert code == 0 and out
-    code, out, _ = cli(capsys, *base, "timeline", "south-korea", "lethal-aid-ukraine",
-                       "--plot", "sk.png")
+    code, out, _ = cli(
+        capsys, *base, "timeline", "south-korea", "lethal-aid-ukraine", "--plot", "sk.png"
+    )
     assert code == 0 and (tmp_path / "sk.png").stat().st_size > 10_000
     code, _, err = cli(capsys, *base, "timeline", "mars", "lethal-aid-ukraine")
     assert (code, err.strip()) == (1, "Error: no actor 'mars' in the database")
     code, out, _ = cli(capsys, *base, "status")
     assert code == 0 and "articles: 44" in out and "pending article tracks: 0" in out
+
+
+def test_evaluate_sentences_with_a_tiny_model(capsys, tmp_path: Path,
+                                              tiny_stance_model: Path) -> None:
+    rows = [
+        {"actor": "Seoul", "proposition": "send arms", "text": "Seoul refused.", "label": "oppose"},
+        {"actor": "Berlin", "proposition": "send tanks", "text": "Berlin agreed.", "label": "support"},
+        {"actor": "Ankara", "proposition": "approve", "text": "Ankara may review.", "label": "neutral"},
+    ]
+    labelled = write(tmp_path / "gold.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n")
+    code, out, _ = cli(capsys, "--model", str(tiny_stance_model), "evaluate", str(labelled),
+                       "--format", "json")
+    assert code == 0
+    scores = json.loads(out)
+    assert scores["level"] == "sentence" and scores["n"] == 3
+    assert sum(sum(row.values()) for row in scores["confusion"].values()) == 3
+    bad = write(tmp_path / "bad.jsonl", '{"actor": "x", "text": "y", "label": "maybe"}\n')
+    code, _, err = cli(capsys, "evaluate", str(bad))
+    assert (code, err.strip()) == (
+        1, f"Error: {bad}:1: needs a 'label' of support, oppose, neutral"
+    )
+
+
+def test_report_filters_reject_unknown_names(capsys, tiny_stance_model: Path) -> None:
+    base = ["--config", str(FIXTURES / "watchlist.toml"), "--model", str(tiny_stance_model)]
+    assert cli(capsys, *base, "run", str(FIXTURES / "articles/leopard"), "--report", "r.md")[0] == 0
+    code, out, _ = cli(capsys, *base, "report", "--actor", "germany", "--format", "json")
+    assert code == 0 and {t["actor"] for t in json.loads(out)["tracks"]} == {"germany"}
+    code, _, err = cli(capsys, *base, "report", "--policy", "moon-base")
+    assert (code, err.strip()) == (1, "Error: no tracked policy 'moon-base'")
+    code, out, _ = cli(capsys, *base, "report", "--last-run", "--format", "csv")
+    assert code == 0 and out.startswith("row_type,actor,policy")

@@ -60,3 +60,4 @@ def test_candidates_need_actor_and_keyword_and_carry_context_and_offsets() -> No
 def test_keyword_plurals_match() -> None:
     assert PolicyMatcher(WATCH.policies["leopard-tanks-ukraine"]).matches("Two Leopards left.")
     assert not LETHAL.matches("The armistice holds.")
+    assert LETHAL.matches("Seoul sends only non-lethal aid.")

@@ -24,8 +24,11 @@ def session(tmp_path: Path):
 def test_text_json_and_jsonl_records(tmp_path: Path, session) -> None:
     write(tmp_path / "in/a.md", article_md("A", "2024-11-07", BODY))
     write(tmp_path / "in/b.json", json.dumps([{"text": BODY + " Again.", "date": "2024-11-08"}]))
-    write(tmp_path / "in/c.jsonl", json.dumps({"text": "Other news.", "published_at":
-                                                "2024-11-09T08:00:00Z", "source": "X"}) + "\n")
+    write(
+        tmp_path / "in/c.jsonl",
+        json.dumps({"text": "Other news.", "published_at": "2024-11-09T08:00:00Z", "source": "X"})
+        + "\n",
+    )
     result = ingest_paths(session, [tmp_path / "in"])
     assert (result.added, result.duplicates, len(result.rejected)) == (3, 0, 0)
     dates = sorted(session.scalars(select(Article.published_at)))
@@ -35,11 +38,15 @@ def test_text_json_and_jsonl_records(tmp_path: Path, session) -> None:
 def test_bad_records_are_reported_and_skipped(tmp_path: Path, session) -> None:
     jsonl = write(
         tmp_path / "feed.jsonl",
-        json.dumps({"text": BODY, "date": "2024-01-02"}) + "\n"
+        json.dumps({"text": BODY, "date": "2024-01-02"})
+        + "\n"
         + '{"text": "broken", "date": \n'
-        + json.dumps({"text": "No date here."}) + "\n"
-        + json.dumps({"text": "   ", "date": "2024-01-02"}) + "\n"
-        + json.dumps({"text": "Bad date.", "date": "yesterday"}) + "\n",
+        + json.dumps({"text": "No date here."})
+        + "\n"
+        + json.dumps({"text": "   ", "date": "2024-01-02"})
+        + "\n"
+        + json.dumps({"text": "Bad date.", "date": "yesterday"})
+        + "\n",
     )
     latin = write(tmp_path / "latin.md", article_md("L", "2024-01-01", "Caf\xe9").encode("latin-1"))
     result = ingest_paths(session, [jsonl, latin])
@@ -77,7 +84,9 @@ def test_exact_duplicates_skipped_and_wire_copies_linked(tmp_path: Path, session
 def test_strict_aborts_before_writing(tmp_path: Path, session) -> None:
     write(tmp_path / "good.md", article_md("G", "2024-01-01", BODY))
     bad = write(tmp_path / "zbad.md", "---\ntitle: t\n---\nno date\n")
-    with pytest.raises(IngestError, match=f"^{bad}: missing publication date .*nothing was ingested"):
+    with pytest.raises(
+        IngestError, match=f"^{bad}: missing publication date .*nothing was ingested"
+    ):
         ingest_paths(session, [tmp_path], strict=True)
     assert session.scalar(select(func.count(Article.id))) == 0
 

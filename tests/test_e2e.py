@@ -1,0 +1,132 @@
+"""End to end with the real default model over the bundled fixture corpus.
+
+Set STANCETRACK_UPDATE_GOLDEN=1 to rewrite fixtures/golden/ after a deliberate change
+(a retrained model, a new report section), then read the diff before committing it.
+"""
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from stancetrack.cli import main
+from tests.conftest import FIXTURES, write
+
+pytestmark = pytest.mark.e2e
+GOLDEN = FIXTURES / "golden"
+
+
+def cli(*args: str) -> int:
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    return int(exited.value.code or 0)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real run over the fixtures, shared by the tests in this module."""
+    folder = tmp_path_factory.mktemp("e2e")
+    config = folder / "watchlist.toml"
+    shutil.copy(FIXTURES / "watchlist.toml", config)
+    base = ["--db", str(folder / "demo.db"), "--config", str(config)]
+    code = cli(
+        *base,
+        "run",
+        str(FIXTURES / "articles"),
+        "--report",
+        str(folder / "report.json"),
+        "--fail-on-shift",
+    )
+    assert code == 3  # the first run reports new shifts
+    assert cli(*base, "report", "--format", "markdown", "--output", str(folder / "report.md")) == 0
+    return folder
+
+
+def shifts_of(report: dict, actor: str) -> list[dict]:
+    return [s for s in report["shifts"] if s["actor"] == actor]
+
+
+def test_south_korea_and_germany_shifts_with_dates_and_evidence(demo: Path) -> None:
+    report = json.loads((demo / "report.json").read_text())
+    korea = [
+        s
+        for s in shifts_of(report, "south-korea")
+        if (s["from_label"], s["to_label"]) == ("oppose", "neutral")
+    ]
+    assert korea, report["headlines"]
+    assert date(2024, 10, 1) <= date.fromisoformat(korea[0]["shift_date"]) <= date(2024, 11, 30)
+    germany = [s for s in shifts_of(report, "germany") if s["to_label"] == "support"]
+    assert germany, report["headlines"]
+    assert date(2023, 1, 20) <= date.fromisoformat(germany[0]["shift_date"]) <= date(2023, 1, 31)
+    for shift in korea[:1] + germany[:1]:
+        assert shift["evidence_before"]["sentence"] and shift["evidence_after"]["sentence"]
+        assert shift["evidence_after"]["url"].startswith("https://")
+    turkey_latest = next(t for t in report["tracks"] if t["actor"] == "turkey")
+    assert turkey_latest["current_label"] == "support"
+
+
+def test_views_answer_plain_sqlite(demo: Path) -> None:
+    db = sqlite3.connect(demo / "demo.db")
+    timeline = db.execute(
+        "SELECT published_at, label, key_sentence FROM v_stance_timeline "
+        "WHERE actor = 'south-korea' ORDER BY published_at"
+    ).fetchall()
+    assert len(timeline) >= 10 and all(row[2] for row in timeline)
+    latest = db.execute("SELECT actor, policy, label FROM v_latest_stance").fetchall()
+    assert len(latest) == 5
+    shifts = db.execute(
+        "SELECT actor, from_label, to_label, evidence_before, evidence_after FROM v_shifts"
+    ).fetchall()
+    assert {row[0] for row in shifts} >= {"south-korea", "germany"}
+
+
+def _normalise(text: str) -> str:
+    text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", "<time>", text)
+    text = re.sub(r"\b[0-9a-f]{64}\b", "<hash>", text)
+    text = re.sub(r"\(([0-9a-f]{12})\)", "(<hash>)", text)
+    return re.sub(r"stancetrack-default-[\d.]+", "stancetrack-default-<version>", text)
+
+
+@pytest.mark.parametrize("name", ["report.md", "report.json"])
+def test_golden_reports(demo: Path, name: str) -> None:
+    produced = _normalise((demo / name).read_text())
+    golden = GOLDEN / name
+    if os.environ.get("STANCETRACK_UPDATE_GOLDEN") == "1":
+        write(golden, produced)
+    assert produced == golden.read_text(), f"report differs from {golden}"
+
+
+def test_rerun_is_quiet_and_watchlist_change_redoes_only_its_track(
+    demo: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "again.db"
+    shutil.copy(demo / "demo.db", db)
+    config = tmp_path / "watchlist.toml"
+    shutil.copy(demo / "watchlist.toml", config)
+    base = ["--db", str(db), "--config", str(config)]
+    assert (
+        cli(
+            *base,
+            "run",
+            str(FIXTURES / "articles"),
+            "--report",
+            str(tmp_path / "r.json"),
+            "--fail-on-shift",
+        )
+        == 0
+    )
+    again = json.loads((tmp_path / "r.json").read_text())
+    assert again["counts"]["articles_new"] == 0
+    assert not again["changes_since_previous_run"]["new"]
+    config.write_text(
+        config.read_text().replace('"Polish government"]', '"Polish government", "Polish cabinet"]')
+    )
+    assert cli(*base, "analyze") == 0
+    runs = sqlite3.connect(db).execute("SELECT counts FROM runs ORDER BY id DESC LIMIT 1")
+    counts = json.loads(runs.fetchone()[0])
+    assert counts["tracks_redone"] == 1

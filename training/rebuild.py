@@ -1,0 +1,215 @@
+"""Rebuild the shipped stance model and its model card, with every figure the card reports.
+
+    python training/rebuild.py                 # train (about 15 min on 2 cores), evaluate, card
+    python training/rebuild.py --skip-train    # re-measure the shipped model only
+    python training/rebuild.py --baselines     # also the VAST-only model, TF-IDF, untrained head
+
+Reads ../shared/data/vast in place (research use); writes stancetrack/model/adapter.safetensors,
+stancetrack/model/config.json, training/metrics.json and stancetrack/model/MODEL_CARD.md.
+Not run by the tests or CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from stancetrack.classify import (  # noqa: E402
+    PACKAGED_MODEL_DIR,
+    StancePair,
+    TransformerClassifier,
+    resolve_model,
+)
+from stancetrack.evaluate import score  # noqa: E402
+from stancetrack.train import TrainConfig, load_labelled, load_vast, train  # noqa: E402
+
+DATA = REPO / "training" / "data"
+METRICS = REPO / "training" / "metrics.json"
+GOLD = sorted((REPO / "fixtures" / "gold").glob("*.jsonl"))
+
+
+def sentence_scores(classifier, examples) -> dict:
+    pairs = [StancePair(e.actor, e.proposition, e.text) for e in examples]
+    predicted = [p.label for p in classifier.predict(pairs)]
+    return score([e.label for e in examples], predicted, "sentence").as_dict()
+
+
+def vast_scores(classifier, vast_dir: str) -> dict:
+    rows = load_vast(vast_dir, "test")
+    pairs = [StancePair(e.actor, e.proposition, e.text) for e, _ in rows]
+    predicted = [p.label for p in classifier.predict(pairs)]
+    out = {"all": score([e.label for e, _ in rows], predicted, "sentence").macro_f1}
+    for flag, name in (("0", "zero_shot"), ("1", "few_shot")):
+        idx = [i for i, (_, seen) in enumerate(rows) if seen == flag]
+        out[name] = score(
+            [rows[i][0].label for i in idx], [predicted[i] for i in idx], "sentence"
+        ).macro_f1
+    return out
+
+
+def article_scores(model: str, aggregation: str) -> dict:
+    """The whole path (ingest, extract, classify, aggregate) on the fixture gold."""
+    from stancetrack import store
+    from stancetrack.evaluate import evaluate_articles, read_labelled
+    from stancetrack.runs import Settings, analyze_job, ingest_job
+
+    rows = [row for path in GOLD for row in read_labelled(path)]
+    with tempfile.TemporaryDirectory() as folder:
+        db = str(Path(folder) / "gold.db")
+        engine = store.open_engine(db)
+        settings = Settings(
+            db=db,
+            config=str(REPO / "fixtures" / "watchlist.toml"),
+            model=model,
+            aggregation=aggregation,
+        )
+        ingest_job(engine, [REPO / "fixtures" / "articles"], settings)
+        analyze_job(engine, settings)
+        with store.session_scope(engine) as session:
+            from sqlalchemy import select
+
+            from stancetrack.models import Run
+
+            model_hash = session.scalar(
+                select(Run.model_hash)
+                .where(Run.model_hash.is_not(None))
+                .order_by(Run.id.desc())
+                .limit(1)
+            )
+            result = evaluate_articles(session, rows, model_hash, "gold")[0].as_dict()
+        engine.dispose()
+    return result
+
+
+def tfidf_baseline(train_examples, test_examples) -> dict:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    def joined(e):
+        return f"{e.actor} {e.proposition} || {e.text}"
+
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True)
+    features = vectorizer.fit_transform([joined(e) for e in train_examples])
+    model = LogisticRegression(max_iter=2000, C=4.0).fit(
+        features, [e.label for e in train_examples]
+    )
+    predicted = model.predict(vectorizer.transform([joined(e) for e in test_examples]))
+    return score([e.label for e in test_examples], list(predicted), "sentence").as_dict()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-train", action="store_true")
+    parser.add_argument("--baselines", action="store_true")
+    parser.add_argument("--vast-dir", default=str(REPO.parent / "shared" / "data" / "vast"))
+    parser.add_argument("--from-dir", help="install an already trained adapter from this folder")
+    parser.add_argument(
+        "--compare-full",
+        action="store_true",
+        help="also fine-tune all weights (fp16 folder) to compare size and accuracy",
+    )
+    args = parser.parse_args()
+    metrics = json.loads(METRICS.read_text()) if METRICS.exists() else {}
+    config = TrainConfig(data=str(DATA / "train.jsonl"), vast_dir=args.vast_dir)
+    if args.from_dir:
+        for name in ("adapter.safetensors", "config.json"):
+            shutil.copy(Path(args.from_dir) / name, PACKAGED_MODEL_DIR / name)
+    elif not args.skip_train:
+        summary = train(config, PACKAGED_MODEL_DIR)
+        metrics["train_seconds"] = summary["train_seconds"]
+    heldout = load_labelled(DATA / "heldout.jsonl")
+    shipped = TransformerClassifier(resolve_model("default"), precision="fp32")
+    metrics["shipped"] = {
+        "name": shipped.name,
+        "hash": shipped.hash,
+        "size_mb": round((PACKAGED_MODEL_DIR / "adapter.safetensors").stat().st_size / 1e6, 2),
+        "heldout": sentence_scores(shipped, heldout),
+        "vast_test": vast_scores(shipped, args.vast_dir),
+        "articles_weighted": article_scores("default", "weighted"),
+        "articles_mean": article_scores("default", "mean"),
+    }
+    if args.baselines:
+        metrics["baselines"] = baselines(config, heldout, args.vast_dir)
+    if args.compare_full:
+        metrics["full_finetune"] = compare_full(config, heldout)
+    metrics["machine"] = (
+        f"{platform.processor() or platform.machine()}, 2 cores, Python {platform.python_version()}"
+    )
+    metrics["date"] = time.strftime("%Y-%m-%d")
+    metrics["data"] = json.loads((DATA / "stats.json").read_text())
+    METRICS.write_text(json.dumps(metrics, indent=2) + "\n")
+    subprocess.run([sys.executable, str(REPO / "training" / "write_card.py")], check=True)
+    print(json.dumps({k: v for k, v in metrics.items() if k != "data"}, indent=2)[:4000])
+    return 0
+
+
+def compare_full(config: TrainConfig, heldout) -> dict:
+    """The same data and schedule with every weight trained, saved in fp16."""
+    from dataclasses import replace
+
+    folder = REPO / "training" / "runs" / "full-finetune"
+    summary = train(replace(config, method="full"), folder)
+    model = TransformerClassifier(resolve_model(str(folder)), precision="fp32")
+    return {
+        "train_seconds": summary["train_seconds"],
+        "size_mb": round((folder / "model.safetensors").stat().st_size / 1e6, 1),
+        "heldout": sentence_scores(model, heldout),
+        "articles_weighted": article_scores(str(folder), "weighted"),
+    }
+
+
+def baselines(config: TrainConfig, heldout, vast_dir: str) -> dict:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from stancetrack.classify import LABELS, base_model_dir
+
+    out: dict = {}
+    train_examples = load_labelled(DATA / "train.jsonl")
+    out["tfidf_logreg_ours"] = {"heldout": tfidf_baseline(train_examples, heldout)}
+    vast_train = [e for e, _ in load_vast(vast_dir, "train")]
+    vast_test = [e for e, _ in load_vast(vast_dir, "test")]
+    out["tfidf_logreg_vast"] = {"vast_test": tfidf_baseline(vast_train, vast_test)["macro_f1"]}
+    # The untrained head: base MiniLM with a freshly initialised classifier (seeded).
+    torch.manual_seed(config.seed)
+    with tempfile.TemporaryDirectory() as folder:
+        base = base_model_dir()
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base, num_labels=3, id2label=dict(enumerate(LABELS)), use_safetensors=True
+        )
+        model.save_pretrained(folder, safe_serialization=True)
+        AutoTokenizer.from_pretrained(base).save_pretrained(folder)
+        untrained = TransformerClassifier(resolve_model(folder), precision="fp32")
+        out["untrained_head"] = {"heldout": sentence_scores(untrained, heldout)}
+    # The same recipe on VAST alone (no actor-stance data), one pass over 4,000 examples.
+    with tempfile.TemporaryDirectory() as folder:
+        vast_only = TrainConfig(
+            data=config.data,
+            vast_dir=vast_dir,
+            include_ours=False,
+            vast_samples=4000,
+            epochs=1,
+            seed=config.seed,
+        )
+        train(vast_only, folder)
+        model = TransformerClassifier(resolve_model(folder), precision="fp32")
+        out["vast_only"] = {
+            "heldout": sentence_scores(model, heldout),
+            "vast_test": vast_scores(model, vast_dir),
+            "articles_weighted": article_scores(folder, "weighted"),
+        }
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -20,6 +20,10 @@ DEFAULT_MODEL = "default"
 PACKAGED_MODEL_DIR = Path(__file__).parent / "model"
 DEFAULT_NLI_TEMPLATE = "{actor} supports the decision to {proposition}."
 LABELS = ("support", "oppose", "neutral")
+# The default model splits neutral in two: "neutral" (undecided, conditional, weighing it) and
+# "no_stance" (the actor is only mentioned, or the stance is someone else's). Reports show three
+# labels; shift detection uses no_stance to skip articles that say nothing about the actor.
+NO_STANCE = "no_stance"
 _LABEL_SYNONYMS = {
     "support": "support",
     "favor": "support",
@@ -30,6 +34,7 @@ _LABEL_SYNONYMS = {
     "con": "oppose",
     "neutral": "neutral",
     "none": "neutral",
+    "no_stance": "neutral",
 }
 
 
@@ -44,7 +49,8 @@ class StancePair:
 class StanceProbs:
     support: float
     oppose: float
-    neutral: float
+    neutral: float  # includes no_stance
+    no_stance: float | None = None  # part of neutral; None when the model cannot tell
 
     @property
     def label(self) -> str:
@@ -248,7 +254,10 @@ class TransformerClassifier:
 
     def _to_stance(self, row: list[float]) -> StanceProbs:
         support, oppose, neutral = (sum(row[i] for i in self.columns[name]) for name in LABELS)
-        return StanceProbs(support, oppose, neutral)
+        no_stance = self.columns.get(NO_STANCE)
+        return StanceProbs(
+            support, oppose, neutral, sum(row[i] for i in no_stance) if no_stance else None
+        )
 
 
 def _label_columns(id2label: dict[Any, str], name: str) -> tuple[str, dict[str, list[int]]]:
@@ -262,7 +271,11 @@ def _label_columns(id2label: dict[Any, str], name: str) -> tuple[str, dict[str, 
         return "nli", columns
     mapped = {index: _LABEL_SYNONYMS.get(label) for index, label in labels.items()}
     if set(mapped.values()) == set(LABELS):
-        return "stance", {name_: [i for i, m in mapped.items() if m == name_] for name_ in LABELS}
+        columns = {name_: [i for i, m in mapped.items() if m == name_] for name_ in LABELS}
+        no_stance = [i for i, label in labels.items() if label == NO_STANCE]
+        if no_stance:
+            columns[NO_STANCE] = no_stance
+        return "stance", columns
     raise ModelError(
         f"model {name} has labels {sorted(labels.values())}: expected support/oppose/neutral "
         "(or favor/against/none) or an NLI model with entailment/contradiction"

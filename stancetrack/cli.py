@@ -439,7 +439,7 @@ def timeline(
     for point in data.points:
         table.add_row(
             point.published_at.isoformat(),
-            point.label,
+            point.label if point.reports_position else f"{point.label} (no position)",
             f"{point.score:+.2f}",
             f"{point.confidence:.2f}",
             point.source or "-",

@@ -162,7 +162,9 @@ class Evidence(Base):
     matched_alias: Mapped[str] = mapped_column(String(300))
     p_support: Mapped[float] = mapped_column(Float)
     p_oppose: Mapped[float] = mapped_column(Float)
-    p_neutral: Mapped[float] = mapped_column(Float)
+    p_neutral: Mapped[float] = mapped_column(Float)  # includes p_no_stance
+    # Part of p_neutral: no position of the actor is reported (NULL if the model cannot tell).
+    p_no_stance: Mapped[float | None] = mapped_column(Float)
     model_name: Mapped[str] = mapped_column(String(300))
     model_hash: Mapped[str] = mapped_column(String(64), index=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
@@ -182,6 +184,9 @@ class Stance(Base):
     score: Mapped[float] = mapped_column(Float)  # P(support) - P(oppose), in [-1, 1]
     confidence: Mapped[float] = mapped_column(Float)
     evidence_count: Mapped[int] = mapped_column(Integer)
+    # How sure we are the article reports no position of the actor; such articles are shown
+    # but do not count in shift detection. NULL if the model cannot tell.
+    no_stance: Mapped[float | None] = mapped_column(Float)
     key_evidence_id: Mapped[int | None] = mapped_column(
         ForeignKey("evidence.id", ondelete="SET NULL")
     )

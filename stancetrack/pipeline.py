@@ -305,6 +305,7 @@ def _store_batch(
             p_support=round(p.support, 5),
             p_oppose=round(p.oppose, 5),
             p_neutral=round(p.neutral, 5),
+            p_no_stance=None if p.no_stance is None else round(p.no_stance, 5),
             model_name=model_name,
             model_hash=model_hash,
             run_id=run_id,
@@ -326,6 +327,7 @@ def _store_batch(
                 score=stance.score,
                 confidence=stance.confidence,
                 evidence_count=stance.evidence_count,
+                no_stance=stance.no_stance,
                 key_evidence_id=items[stance.key_index][0].id,
                 model_name=model_name,
                 model_hash=model_hash,
@@ -383,6 +385,7 @@ def track_points(
             confidence=stance.confidence,
             source=article.source,
             cluster_id=article.duplicate_of,
+            no_stance=stance.no_stance,
             key_evidence_id=stance.key_evidence_id,
         )
         for stance, article in session.execute(query)

@@ -1,6 +1,8 @@
 """Detect: stable segments in each track's stance timeline, and the shifts between them.
 
-The series is one point per independent story: wire copies of one story (near-duplicate text
+Articles that report no position of the actor (only a mention, or someone else urging it) are
+left out: they say nothing about whether the actor moved. The series is then one point per
+independent story: wire copies of one story (near-duplicate text
 across outlets) are merged into one point that remembers how many outlets ran it. Points are
 cut into runs of equal label; runs backed by fewer than `min_evidence` stories are folded into
 their neighbours (one odd article is not a shift), and neighbouring segments whose mean scores
@@ -25,6 +27,7 @@ from stancetrack.classify import LABELS
 from stancetrack.models import Shift
 
 MATCH_DAYS = 120  # a re-detected shift within this many days of a stored one is the same shift
+NO_POSITION = 0.5  # articles more likely than this to report no position are left out
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,11 @@ class StancePoint:
     source: str | None = None
     cluster_id: int | None = None  # id of the first copy of a wire story; None = own story
     key_evidence_id: int | None = None
+    no_stance: float | None = None  # > 0.5: the article reports no position of the actor
+
+    @property
+    def reports_position(self) -> bool:
+        return self.no_stance is None or self.no_stance <= NO_POSITION
 
 
 @dataclass(frozen=True)
@@ -226,7 +234,8 @@ def detect_shifts(
     points: Sequence[StancePoint], *, min_evidence: int = 2, min_score_change: float = 0.3
 ) -> tuple[list[Segment], list[DetectedShift]]:
     """Segments and the shifts between them for one track's article stances."""
-    segments = segment(merge_wire_copies(points), min_evidence, min_score_change)
+    positions = [p for p in points if p.reports_position]
+    segments = segment(merge_wire_copies(positions), min_evidence, min_score_change)
     shifts = []
     for before, after in zip(segments, segments[1:], strict=False):
         shifts.append(

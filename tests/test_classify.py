@@ -65,3 +65,9 @@ def test_label_mapping_and_errors(tmp_path: Path) -> None:
         model_identity(resolve_model(str(tmp_path / "empty")))
     with pytest.raises(ModelError, match="model path is not a directory: ./missing"):
         resolve_model("./missing")
+
+
+def test_four_way_labels_keep_no_stance_inside_neutral() -> None:
+    mode, columns = _label_columns({0: "support", 1: "oppose", 2: "neutral", 3: "no_stance"}, "m")
+    assert mode == "stance"
+    assert columns == {"support": [0], "oppose": [1], "neutral": [2, 3], "no_stance": [3]}

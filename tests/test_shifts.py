@@ -128,3 +128,16 @@ def test_reconcile_new_confirmed_moved_retracted(tmp_path: Path) -> None:
         assert row.status == "retracted" and row.first_run_id == ids[0]
         assert row.previous_shift_date is not None and row.changed_run_id == ids[3]
         assert session.get(Run, ids[0]) is not None
+
+
+def test_articles_without_a_position_do_not_make_a_segment() -> None:
+    points = series("OOOO")
+    quiet = [
+        StancePoint(20 + i, date(2023, 3, 1) + timedelta(days=7 * i), "neutral", 0.0, 0.9,
+                    f"q{i}", no_stance=0.9)
+        for i in range(3)
+    ]
+    assert kinds(points + quiet + series("OO", start=date(2023, 5, 1))) == []
+    undecided = [StancePoint(p.article_id, p.published_at, "neutral", 0.0, 0.9, p.source,
+                             no_stance=0.1) for p in quiet]
+    assert kinds(points + undecided) == [("oppose", "neutral")]

@@ -28,6 +28,7 @@ VIEWS = {
         SELECT ar.published_at AS published_at, ac.key AS actor, ac.name AS actor_name,
                p.key AS policy, p.name AS policy_name, s.label AS label, s.score AS score,
                s.confidence AS confidence, s.evidence_count AS evidence_count,
+               s.no_stance AS no_stance,
                ar.source AS source, ar.title AS title, ar.url AS url,
                ar.duplicate_of AS duplicate_of, e.sentence AS key_sentence,
                s.article_id AS article_id, s.model_name AS model_name,
@@ -42,7 +43,7 @@ VIEWS = {
     """,
     "v_latest_stance": """
         SELECT published_at, actor, actor_name, policy, policy_name, label, score, confidence,
-               evidence_count, source, title, url, key_sentence, article_id, model_hash
+               evidence_count, no_stance, source, title, url, key_sentence, article_id, model_hash
         FROM (
             SELECT v.*, ROW_NUMBER() OVER (
                 PARTITION BY v.actor, v.policy ORDER BY v.published_at DESC, v.article_id DESC
@@ -200,6 +201,7 @@ def upgrade() -> None:
     sa.Column('p_support', sa.Float(), nullable=False),
     sa.Column('p_oppose', sa.Float(), nullable=False),
     sa.Column('p_neutral', sa.Float(), nullable=False),
+    sa.Column('p_no_stance', sa.Float(), nullable=True),
     sa.Column('model_name', sa.String(length=300), nullable=False),
     sa.Column('model_hash', sa.String(length=64), nullable=False),
     sa.Column('run_id', sa.Integer(), nullable=True),
@@ -258,6 +260,7 @@ def upgrade() -> None:
     sa.Column('score', sa.Float(), nullable=False),
     sa.Column('confidence', sa.Float(), nullable=False),
     sa.Column('evidence_count', sa.Integer(), nullable=False),
+    sa.Column('no_stance', sa.Float(), nullable=True),
     sa.Column('key_evidence_id', sa.Integer(), nullable=True),
     sa.Column('model_name', sa.String(length=300), nullable=False),
     sa.Column('model_hash', sa.String(length=64), nullable=False),

@@ -38,6 +38,16 @@ class ReportFormat(StrEnum):
     csv = "csv"
 
 
+# Detection thresholds, shared by `analyze` and `run` (they override the watchlist's).
+MinEvidence = Annotated[
+    int | None, typer.Option(min=1, help="Stories needed on each side of a shift.")
+]
+MinScoreChange = Annotated[
+    float | None,
+    typer.Option(min=0, max=2, help="Smallest mean-score change that counts as a shift."),
+]
+
+
 class State:
     """Global options, resolved once (flag > environment variable > default)."""
 
@@ -233,13 +243,8 @@ def ingest(
 @app.command()
 def analyze(
     ctx: typer.Context,
-    min_evidence: Annotated[
-        int | None, typer.Option(min=1, help="Stories needed on each side of a shift.")
-    ] = None,
-    min_score_change: Annotated[
-        float | None,
-        typer.Option(min=0, max=2, help="Smallest mean-score change that counts as a shift."),
-    ] = None,
+    min_evidence: MinEvidence = None,
+    min_score_change: MinScoreChange = None,
 ) -> None:
     """Find evidence, classify stances and detect shifts for everything not yet done.
 
@@ -266,13 +271,8 @@ def run(
         bool, typer.Option(help=f"Exit {EXIT_SHIFT} when a new or retracted shift is reported.")
     ] = False,
     strict: Annotated[bool, typer.Option(help="Abort on the first bad record.")] = False,
-    min_evidence: Annotated[
-        int | None, typer.Option(min=1, help="Stories needed on each side of a shift.")
-    ] = None,
-    min_score_change: Annotated[
-        float | None,
-        typer.Option(min=0, max=2, help="Smallest mean-score change that counts as a shift."),
-    ] = None,
+    min_evidence: MinEvidence = None,
+    min_score_change: MinScoreChange = None,
 ) -> None:
     """Ingest, analyse, detect shifts and report in one recorded run (for cron).
 

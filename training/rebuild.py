@@ -139,7 +139,7 @@ def main() -> int:
         "articles_mean": article_scores("default", "mean"),
     }
     if args.baselines:
-        metrics["baselines"] = baselines(config, heldout, args.vast_dir)
+        metrics["baselines"] = baselines(config, heldout, args.vast_dir, args.vast_only_dir)
     if args.compare_full:
         metrics["full_finetune"] = compare_full(config, heldout)
     metrics["machine"] = (
@@ -168,7 +168,7 @@ def compare_full(config: TrainConfig, heldout) -> dict:
     }
 
 
-def baselines(config: TrainConfig, heldout, vast_dir: str) -> dict:
+def baselines(config: TrainConfig, heldout, vast_dir: str, vast_only_dir: str | None) -> dict:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -192,16 +192,18 @@ def baselines(config: TrainConfig, heldout, vast_dir: str) -> dict:
         untrained = TransformerClassifier(resolve_model(folder), precision="fp32")
         out["untrained_head"] = {"heldout": sentence_scores(untrained, heldout)}
     # The same recipe on VAST alone (no actor-stance data), one pass over 4,000 examples.
-    with tempfile.TemporaryDirectory() as folder:
-        vast_only = TrainConfig(
-            data=config.data,
-            vast_dir=vast_dir,
-            include_ours=False,
-            vast_samples=4000,
-            epochs=1,
-            seed=config.seed,
-        )
-        train(vast_only, folder)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = vast_only_dir or scratch
+        if not vast_only_dir:
+            vast_only = TrainConfig(
+                data=config.data,
+                vast_dir=vast_dir,
+                include_ours=False,
+                vast_samples=4000,
+                epochs=1,
+                seed=config.seed,
+            )
+            train(vast_only, folder)
         model = TransformerClassifier(resolve_model(folder), precision="fp32")
         out["vast_only"] = {
             "heldout": sentence_scores(model, heldout),

@@ -536,7 +536,12 @@ def train(
     from stancetrack.train import train as train_model
 
     config = TrainConfig(
-        data=str(data), vast_dir=str(vast_dir), vast_samples=vast_samples, epochs=epochs, seed=seed
+        data=str(data),
+        vast_dir=str(vast_dir),
+        vast_samples=vast_samples,
+        epochs=epochs,
+        seed=seed,
+        method=method,
     )
     train_model(config, output, log=lambda line: stderr.print(line, highlight=False))
 

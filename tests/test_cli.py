@@ -170,3 +170,9 @@ def test_report_filters_reject_unknown_names(capsys, tiny_stance_model: Path) ->
     assert (code, err.strip()) == (1, "Error: no tracked policy 'moon-base'")
     code, out, _ = cli(capsys, *base, "report", "--last-run", "--format", "csv")
     assert code == 0 and out.startswith("row_type,actor,policy")
+
+
+def test_python_dash_m_works() -> None:
+    done = subprocess.run([sys.executable, "-m", "stancetrack", "--version"],
+                          capture_output=True, text=True)
+    assert (done.returncode, done.stdout.strip()) == (0, "stancetrack 0.1.0")

@@ -102,7 +102,13 @@ def is_adapter_dir(path: Path) -> bool:
 def resolve_model(name: str | None) -> ModelSpec:
     name = name or os.environ.get("STANCETRACK_MODEL") or DEFAULT_MODEL
     if name == DEFAULT_MODEL:
-        return ModelSpec(DEFAULT_MODEL, PACKAGED_MODEL_DIR, adapter=True)
+        # The packaged model is an adapter folder; a plain fine-tuned folder works too.
+        return ModelSpec(
+            DEFAULT_MODEL,
+            PACKAGED_MODEL_DIR,
+            adapter=is_adapter_dir(PACKAGED_MODEL_DIR)
+            or not (PACKAGED_MODEL_DIR / "model.safetensors").exists(),
+        )
     path = Path(name).expanduser()
     if path.is_dir():
         return ModelSpec(str(path), path, adapter=is_adapter_dir(path))
@@ -146,7 +152,8 @@ def model_identity(spec: ModelSpec) -> tuple[str, str]:
         files = sorted(spec.path.glob("*.safetensors"))
         if not files:
             raise ModelError(f"no .safetensors weights in {spec.path} (only safetensors load)")
-        return spec.name, _hash_files([*files, *sorted(spec.path.glob("config.json"))])
+        name = "stancetrack-default" if spec.is_default else spec.name
+        return name, _hash_files([*files, *sorted(spec.path.glob("config.json"))])
     return spec.name, ""
 
 

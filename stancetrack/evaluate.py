@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from stancetrack.classify import LABELS, Classifier, StancePair
 from stancetrack.errors import EvaluationError
-from stancetrack.models import Actor, Article, Policy, Run, Stance
+from stancetrack.models import Actor, Article, Policy, Stance
 from stancetrack.watchlist import Watchlist
 
 
@@ -171,7 +171,7 @@ def evaluate_file(
     import tempfile
 
     from stancetrack import store
-    from stancetrack.classify import load_classifier, model_identity, resolve_model
+    from stancetrack.classify import load_classifier
     from stancetrack.runs import Settings, analyze_job, ingest_job
     from stancetrack.watchlist import load_watchlist
 
@@ -193,18 +193,9 @@ def evaluate_file(
             engine = store.open_engine(db)
             job_settings = settings
         analyze_job(engine, job_settings, command="evaluate:analyze")
-        _, model_hash = model_identity(resolve_model(settings.model))
         with store.session_scope(engine) as session:
-            if not model_hash:
-                model_hash = (
-                    session.scalar(
-                        select(Run.model_hash)
-                        .where(Run.status == "ok", Run.model_hash.is_not(None))
-                        .order_by(Run.id.desc())
-                        .limit(1)
-                    )
-                    or ""
-                )
+            run = store.latest_model_run(session)  # the analysis just made, with its model hash
+            model_hash = run.model_hash if run and run.model_hash else ""
             scores = evaluate_articles(session, rows, model_hash, str(labelled))[0]
         engine.dispose()
         return scores

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -435,8 +435,3 @@ def thresholds_for(
         else watchlist.detection.min_score_change
     )
     return evidence_needed, change_needed
-
-
-def iter_track_keys(session: Session) -> Iterable[tuple[str, str]]:
-    for track in session.scalars(select(Track).where(Track.active).order_by(Track.id)):
-        yield track.actor.key, track.policy.key

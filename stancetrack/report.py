@@ -32,6 +32,7 @@ from stancetrack.models import (
 )
 from stancetrack.pipeline import thresholds_for, track_points
 from stancetrack.shifts import detect_shifts
+from stancetrack.store import latest_model_run
 from stancetrack.watchlist import DetectionSettings, Watchlist
 
 SCHEMA = "stancetrack.report/1"
@@ -92,12 +93,7 @@ def _pick_run(session: Session, run_id: int | None) -> Run | None:
         if run is None:
             raise NotFoundError(f"no run with id {run_id}")
         return run
-    return session.scalars(
-        select(Run)
-        .where(Run.model_hash.is_not(None), Run.status == "ok")
-        .order_by(Run.id.desc())
-        .limit(1)
-    ).first()
+    return latest_model_run(session)
 
 
 def _iso(value: date | None) -> str | None:

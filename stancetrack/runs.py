@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from stancetrack import pipeline, store
@@ -226,8 +226,3 @@ def run_job(
     return _job(
         engine, command, settings, body, watchlist_hash=watchlist.fingerprint, with_model=True
     )
-
-
-def latest_run_id(engine: Engine) -> int | None:
-    with store.session_scope(engine) as session:
-        return session.scalar(select(Run.id).order_by(Run.id.desc()).limit(1))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
@@ -336,8 +336,3 @@ def _best_match(shift: DetectedShift, stored: Sequence[Shift]) -> Shift | None:
 
 def _fields(shift: DetectedShift) -> dict[str, object]:
     return {name: getattr(shift, name) for name in DetectedShift.__dataclass_fields__}
-
-
-def with_label(point: StancePoint, label: str) -> StancePoint:
-    """A copy of `point` with another label (used by tests and reviews)."""
-    return replace(point, label=label)

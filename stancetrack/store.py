@@ -166,8 +166,12 @@ def finish_run(
     session.commit()
 
 
-def last_run(session: Session, *, status: str | None = "ok") -> Run | None:
-    query = select(Run).order_by(Run.id.desc()).limit(1)
-    if status:
-        query = query.where(Run.status == status)
+def latest_model_run(session: Session) -> Run | None:
+    """The newest successful run that classified: its model is the one reports and views use."""
+    query = (
+        select(Run)
+        .where(Run.status == "ok", Run.model_hash.is_not(None))
+        .order_by(Run.id.desc())
+        .limit(1)
+    )
     return session.scalars(query).first()

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 
 from stancetrack import store
 from stancetrack.errors import NotFoundError, StancetrackError
-from stancetrack.models import Actor, Policy, Run, Track
+from stancetrack.models import Actor, Policy, Track
 from stancetrack.pipeline import thresholds_for, track_points
 from stancetrack.shifts import DetectedShift, Segment, StancePoint, detect_shifts
 from stancetrack.watchlist import DetectionSettings, Watchlist
@@ -46,12 +46,8 @@ def load_timeline(
         ).first()
         if track is None:
             raise NotFoundError(f"{actor_row.key} x {policy_row.key} is not tracked")
-        model_hash = session.scalar(
-            select(Run.model_hash)
-            .where(Run.model_hash.is_not(None), Run.status == "ok")
-            .order_by(Run.id.desc())
-            .limit(1)
-        )
+        run = store.latest_model_run(session)
+        model_hash = run.model_hash if run else None
         points = track_points(session, actor_row.id, policy_row.id, model_hash or "")
         if watchlist is not None:
             min_evidence, min_change = thresholds_for(track, watchlist, None, None)

@@ -76,16 +76,8 @@ def article_scores(model: str, aggregation: str) -> dict:
         ingest_job(engine, [REPO / "fixtures" / "articles"], settings)
         analyze_job(engine, settings)
         with store.session_scope(engine) as session:
-            from sqlalchemy import select
-
-            from stancetrack.models import Run
-
-            model_hash = session.scalar(
-                select(Run.model_hash)
-                .where(Run.model_hash.is_not(None))
-                .order_by(Run.id.desc())
-                .limit(1)
-            )
+            run = store.latest_model_run(session)
+            model_hash = run.model_hash if run and run.model_hash else ""
             result = evaluate_articles(session, rows, model_hash, "gold")[0].as_dict()
         engine.dispose()
     return result
@@ -141,7 +133,7 @@ def main() -> int:
     if args.baselines:
         metrics["baselines"] = baselines(config, heldout, args.vast_dir, args.vast_only_dir)
     if args.compare_full:
-        metrics["full_finetune"] = compare_full(config, heldout)
+        metrics["full_finetune"] = compare_full(config, heldout, args.full_dir)
     metrics["machine"] = (
         f"{platform.processor() or platform.machine()}, 2 cores, Python {platform.python_version()}"
     )
@@ -153,15 +145,15 @@ def main() -> int:
     return 0
 
 
-def compare_full(config: TrainConfig, heldout) -> dict:
+def compare_full(config: TrainConfig, heldout, full_dir: str | None) -> dict:
     """The same data and schedule with every weight trained, saved in fp16."""
     from dataclasses import replace
 
-    folder = REPO / "training" / "runs" / "full-finetune"
-    summary = train(replace(config, method="full"), folder)
+    folder = Path(full_dir) if full_dir else REPO / "training" / "runs" / "full-finetune"
+    if not full_dir:
+        train(replace(config, method="full"), folder)
     model = TransformerClassifier(resolve_model(str(folder)), precision="fp32")
     return {
-        "train_seconds": summary["train_seconds"],
         "size_mb": round((folder / "model.safetensors").stat().st_size / 1e6, 1),
         "heldout": sentence_scores(model, heldout),
         "articles_weighted": article_scores(str(folder), "weighted"),

@@ -211,7 +211,8 @@ class TransformerClassifier:
         self.max_length = max_length
         self.nli_template = nli_template
         self.model, self.tokenizer = _load(spec)
-        self.model.to(device).eval()
+        # Weights stored in fp16 load as fp16; compute in fp32 (bf16 comes from autocast).
+        self.model.float().to(device).eval()
         self.precision = pick_precision(precision, device)
         self.mode, self.columns = _label_columns(self.model.config.id2label, spec.name)
         self.name, self.hash = model_identity(spec)

@@ -254,17 +254,19 @@ def _track_status(
             DetectionSettings().min_score_change,
         )
     segments, _ = detect_shifts(points, min_evidence=min_evidence, min_score_change=min_change)
-    current = segments[-1]
     last = points[-1].published_at
     status.update(
-        current_label=current.label,
-        current_score=round(current.score, 3),
-        confidence=round(current.confidence, 3),
-        current_since=current.start.isoformat(),
-        trend=_trend([s.score for seg in segments for s in seg.stories]),
-        last_evidence_date=last.isoformat(),
-        stale_days=(as_of - last).days if as_of else None,
+        last_evidence_date=last.isoformat(), stale_days=(as_of - last).days if as_of else None
     )
+    if segments:  # none when every article is unsure or reports no position
+        current = segments[-1]
+        status.update(
+            current_label=current.label,
+            current_score=round(current.score, 3),
+            confidence=round(current.confidence, 3),
+            current_since=current.start.isoformat(),
+            trend=_trend([s.score for seg in segments for s in seg.stories]),
+        )
     return status
 
 
@@ -427,7 +429,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         score = f"{t['current_score']:+.2f}" if t["current_score"] is not None else "-"
         confidence = f"{t['confidence']:.2f}" if t["confidence"] is not None else "-"
         lines.append(
-            f"| {t['actor_name']} | {t['policy_name']} | {t['current_label'] or 'no evidence'} | "
+            f"| {t['actor_name']} | {t['policy_name']} | {_current(t)} | "
             f"{score} | {confidence} | {t['current_since'] or '-'} | {t['trend'] or '-'} | "
             f"{t['last_evidence_date'] or '-'} | "
             f"{t['stale_days'] if t['stale_days'] is not None else '-'} |"
@@ -449,6 +451,12 @@ def render_markdown(report: dict[str, Any]) -> str:
             for q in quality["low_confidence"]
         ]
     return "\n".join(lines) + "\n"
+
+
+def _current(track: dict[str, Any]) -> str:
+    if track["current_label"]:
+        return str(track["current_label"])
+    return "no confident evidence" if track["articles"] else "no evidence"
 
 
 CSV_FIELDS = (
@@ -565,7 +573,7 @@ def render_terminal(report: dict[str, Any], console: Any) -> None:
         table.add_row(
             t["actor_name"],
             t["policy_name"],
-            t["current_label"] or "no evidence",
+            _current(t),
             f"{t['current_score']:+.2f}" if t["current_score"] is not None else "-",
             f"{t['confidence']:.2f}" if t["confidence"] is not None else "-",
             t["current_since"] or "-",

@@ -1,9 +1,10 @@
 """Detect: stable segments in each track's stance timeline, and the shifts between them.
 
 Articles that report no position of the actor (only a mention, or someone else urging it) are
-left out: they say nothing about whether the actor moved. The series is then one point per
-independent story: wire copies of one story (near-duplicate text
-across outlets) are merged into one point that remembers how many outlets ran it. Points are
+left out: they say nothing about whether the actor moved. So are article stances with confidence
+below `MIN_CONFIDENCE`: they stay on the timeline but cannot start or end a segment. The series
+is then one point per independent story: wire copies of one story (near-duplicate text across
+outlets) are merged into one point that remembers how many outlets ran it. Points are
 cut into runs of equal label; runs backed by fewer than `min_evidence` stories are folded into
 their neighbours (one odd article is not a shift), and neighbouring segments whose mean scores
 differ by less than `min_score_change` are merged. What is left are stable segments; every
@@ -28,6 +29,8 @@ from stancetrack.models import Shift
 
 MATCH_DAYS = 120  # a re-detected shift within this many days of a stored one is the same shift
 NO_POSITION = 0.5  # articles more likely than this to report no position are left out
+MIN_CONFIDENCE = 0.6  # article stances less sure than this are shown but do not define segments
+LABEL_SCORE = 0.33  # a segment's mean score beyond +/- this is support / oppose, else neutral
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,10 @@ class StancePoint:
     @property
     def reports_position(self) -> bool:
         return self.no_stance is None or self.no_stance <= NO_POSITION
+
+    @property
+    def counts_for_detection(self) -> bool:
+        return self.reports_position and self.confidence >= MIN_CONFIDENCE
 
 
 @dataclass(frozen=True)
@@ -78,11 +85,12 @@ class Segment:
 
     @property
     def label(self) -> str:
-        weight: dict[str, float] = defaultdict(float)
-        for story in self.stories:
-            weight[story.label] += story.confidence
-        # Ties go to the more cautious label (neutral, then oppose, then support).
-        return max(reversed(LABELS), key=lambda name: weight[name])
+        labels = {story.label for story in self.stories}
+        if len(labels) == 1:
+            return labels.pop()
+        # A segment that absorbed disagreeing stories is labelled by its mean score, so
+        # conflicting evidence reads as neutral rather than as the louder side.
+        return label_for_score(self.score)
 
     @property
     def score(self) -> float:
@@ -122,6 +130,14 @@ class DetectedShift:
     sources_after: int
     evidence_before_id: int | None
     evidence_after_id: int | None
+
+
+def label_for_score(score: float) -> str:
+    if score >= LABEL_SCORE:
+        return "support"
+    if score <= -LABEL_SCORE:
+        return "oppose"
+    return "neutral"
 
 
 def merge_wire_copies(points: Sequence[StancePoint]) -> list[Story]:
@@ -234,7 +250,7 @@ def detect_shifts(
     points: Sequence[StancePoint], *, min_evidence: int = 2, min_score_change: float = 0.3
 ) -> tuple[list[Segment], list[DetectedShift]]:
     """Segments and the shifts between them for one track's article stances."""
-    positions = [p for p in points if p.reports_position]
+    positions = [p for p in points if p.counts_for_detection]
     segments = segment(merge_wire_copies(positions), min_evidence, min_score_change)
     shifts = []
     for before, after in zip(segments, segments[1:], strict=False):

@@ -105,7 +105,9 @@ def test_rerun_is_quiet_and_watchlist_change_redoes_only_its_track(
     demo: Path, tmp_path: Path
 ) -> None:
     db = tmp_path / "again.db"
-    shutil.copy(demo / "demo.db", db)
+    for suffix in ("", "-wal", "-shm"):  # a WAL database lives in up to three files
+        if (demo / f"demo.db{suffix}").exists():
+            shutil.copy(demo / f"demo.db{suffix}", f"{db}{suffix}")
     config = tmp_path / "watchlist.toml"
     shutil.copy(demo / "watchlist.toml", config)
     base = ["--db", str(db), "--config", str(config)]

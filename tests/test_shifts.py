@@ -141,3 +141,23 @@ def test_articles_without_a_position_do_not_make_a_segment() -> None:
     undecided = [StancePoint(p.article_id, p.published_at, "neutral", 0.0, 0.9, p.source,
                              no_stance=0.1) for p in quiet]
     assert kinds(points + undecided) == [("oppose", "neutral")]
+
+
+def test_low_confidence_stories_do_not_define_segments() -> None:
+    unsure = [
+        StancePoint(30 + i, date(2023, 3, 1) + timedelta(days=7 * i), "support", 0.2, 0.55,
+                    f"u{i}")
+        for i in range(3)
+    ]
+    assert kinds(series("OOOO") + unsure) == []
+
+
+def test_a_segment_of_disagreeing_stories_is_labelled_by_its_mean_score() -> None:
+    from stancetrack.shifts import Segment, Story
+
+    def story(label: str, score: float) -> Story:
+        point = StancePoint(1, date(2023, 1, 1), label, score, 0.9, "x")
+        return Story((point,), label, score, 0.9)
+
+    assert Segment([story("support", 0.9), story("oppose", -0.7)]).label == "neutral"
+    assert Segment([story("support", 0.9), story("support", 0.5)]).label == "support"

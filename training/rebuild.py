@@ -105,6 +105,8 @@ def main() -> int:
     parser.add_argument("--baselines", action="store_true")
     parser.add_argument("--vast-dir", default=str(REPO.parent / "shared" / "data" / "vast"))
     parser.add_argument("--from-dir", help="install an already trained adapter from this folder")
+    parser.add_argument("--vast-only-dir", help="reuse a VAST-only adapter trained earlier")
+    parser.add_argument("--full-dir", help="reuse a full fine-tune trained earlier")
     parser.add_argument(
         "--compare-full",
         action="store_true",

@@ -71,7 +71,7 @@ def plot_timeline(timeline: Timeline, output: str | Path) -> Path:
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(10, 4.2), dpi=120)
+    fig, ax = plt.subplots(figsize=(11.5, 4.2), dpi=120)
 
     def num(day: date) -> float:
         return float(mdates.date2num(day))
@@ -123,8 +123,9 @@ def plot_timeline(timeline: Timeline, output: str | Path) -> Path:
     ax.set_ylabel("stance score (support - oppose)")
     ax.set_title(timeline.title)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
-    ax.legend(
-        loc="lower left",
+    ax.legend(  # outside the axes, so it never hides a point
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
         fontsize=8,
         frameon=False,
         title="article stance (size = confidence)",

@@ -140,16 +140,28 @@ def test_run_report_timeline_with_a_tiny_model(
     assert code == 0 and "articles: 44" in out and "pending article tracks: 0" in out
 
 
-def test_evaluate_sentences_with_a_tiny_model(capsys, tmp_path: Path,
-                                              tiny_stance_model: Path) -> None:
+def test_evaluate_sentences_with_a_tiny_model(
+    capsys, tmp_path: Path, tiny_stance_model: Path
+) -> None:
     rows = [
         {"actor": "Seoul", "proposition": "send arms", "text": "Seoul refused.", "label": "oppose"},
-        {"actor": "Berlin", "proposition": "send tanks", "text": "Berlin agreed.", "label": "support"},
-        {"actor": "Ankara", "proposition": "approve", "text": "Ankara may review.", "label": "neutral"},
+        {
+            "actor": "Berlin",
+            "proposition": "send tanks",
+            "text": "Berlin agreed.",
+            "label": "support",
+        },
+        {
+            "actor": "Ankara",
+            "proposition": "approve",
+            "text": "Ankara may review.",
+            "label": "neutral",
+        },
     ]
     labelled = write(tmp_path / "gold.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n")
-    code, out, _ = cli(capsys, "--model", str(tiny_stance_model), "evaluate", str(labelled),
-                       "--format", "json")
+    code, out, _ = cli(
+        capsys, "--model", str(tiny_stance_model), "evaluate", str(labelled), "--format", "json"
+    )
     assert code == 0
     scores = json.loads(out)
     assert scores["level"] == "sentence" and scores["n"] == 3
@@ -157,7 +169,8 @@ def test_evaluate_sentences_with_a_tiny_model(capsys, tmp_path: Path,
     bad = write(tmp_path / "bad.jsonl", '{"actor": "x", "text": "y", "label": "maybe"}\n')
     code, _, err = cli(capsys, "evaluate", str(bad))
     assert (code, err.strip()) == (
-        1, f"Error: {bad}:1: needs a 'label' of support, oppose, neutral"
+        1,
+        f"Error: {bad}:1: needs a 'label' of support, oppose, neutral",
     )
 
 
@@ -173,6 +186,7 @@ def test_report_filters_reject_unknown_names(capsys, tiny_stance_model: Path) ->
 
 
 def test_python_dash_m_works() -> None:
-    done = subprocess.run([sys.executable, "-m", "stancetrack", "--version"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "stancetrack", "--version"], capture_output=True, text=True
+    )
     assert (done.returncode, done.stdout.strip()) == (0, "stancetrack 0.1.0")

@@ -16,8 +16,9 @@ def test_interrupted_analysis_keeps_finished_batches_and_resumes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_stance_model: Path
 ) -> None:
     engine = store.open_engine(str(tmp_path / "i.db"))
-    settings = runs.Settings(db=str(tmp_path / "i.db"), config=FIXTURES / "watchlist.toml",
-                             model=str(tiny_stance_model))
+    settings = runs.Settings(
+        db=str(tmp_path / "i.db"), config=FIXTURES / "watchlist.toml", model=str(tiny_stance_model)
+    )
     runs.ingest_job(engine, [FIXTURES / "articles"], settings)
     monkeypatch.setattr(pipeline, "ARTICLE_BATCH", 10)
     real = load_classifier(str(tiny_stance_model))

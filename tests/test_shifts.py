@@ -133,20 +133,28 @@ def test_reconcile_new_confirmed_moved_retracted(tmp_path: Path) -> None:
 def test_articles_without_a_position_do_not_make_a_segment() -> None:
     points = series("OOOO")
     quiet = [
-        StancePoint(20 + i, date(2023, 3, 1) + timedelta(days=7 * i), "neutral", 0.0, 0.9,
-                    f"q{i}", no_stance=0.9)
+        StancePoint(
+            20 + i,
+            date(2023, 3, 1) + timedelta(days=7 * i),
+            "neutral",
+            0.0,
+            0.9,
+            f"q{i}",
+            no_stance=0.9,
+        )
         for i in range(3)
     ]
     assert kinds(points + quiet + series("OO", start=date(2023, 5, 1))) == []
-    undecided = [StancePoint(p.article_id, p.published_at, "neutral", 0.0, 0.9, p.source,
-                             no_stance=0.1) for p in quiet]
+    undecided = [
+        StancePoint(p.article_id, p.published_at, "neutral", 0.0, 0.9, p.source, no_stance=0.1)
+        for p in quiet
+    ]
     assert kinds(points + undecided) == [("oppose", "neutral")]
 
 
 def test_low_confidence_stories_do_not_define_segments() -> None:
     unsure = [
-        StancePoint(30 + i, date(2023, 3, 1) + timedelta(days=7 * i), "support", 0.2, 0.55,
-                    f"u{i}")
+        StancePoint(30 + i, date(2023, 3, 1) + timedelta(days=7 * i), "support", 0.2, 0.55, f"u{i}")
         for i in range(3)
     ]
     assert kinds(series("OOOO") + unsure) == []

@@ -50,8 +50,16 @@ def main() -> None:
         )
     full = metrics.get("full_finetune")
     if full:
-        rows.append((f"Full fine-tune, same data and schedule (fp16, {full['size_mb']} MB)",
-                     f1(full["heldout"]), f1(full["articles_weighted"]), "-", "-", "-"))
+        rows.append(
+            (
+                f"Full fine-tune, same data and schedule (fp16, {full['size_mb']} MB)",
+                f1(full["heldout"]),
+                f1(full["articles_weighted"]),
+                "-",
+                "-",
+                "-",
+            )
+        )
     if "untrained_head" in base:
         rows.append(
             (
@@ -155,7 +163,7 @@ corpus finds no shifts at all (the demo's three real shifts disappear), so the w
 the better product choice; the gap is 3 of 63 articles.
 
 Goals from issue 3 and where we stand: held-out sentences {f1(heldout)} (goal 0.85: not met),
-fixture articles {f1(art_w)} (goal 0.85: not met), VAST test {vast['all']:.3f} (the 0.65
+fixture articles {f1(art_w)} (goal 0.85: not met), VAST test {vast["all"]:.3f} (the 0.65
 reference came from full fine-tuning on all 13,477 VAST rows; here VAST is a 1,500-row side
 dish and the adapter keeps about what a VAST-only adapter of the same size reaches).
 

@@ -527,6 +527,10 @@ def train(
             help="lora (what ships: a small adapter) or full (all weights, fp16; for comparison)."
         ),
     ] = "lora",
+    eval_data: Annotated[
+        Path | None,
+        typer.Option(help="Labelled JSON Lines scored after each epoch (e.g. the held-out split)."),
+    ] = None,
 ) -> None:
     """Fine-tune the default stance model (LoRA over all-MiniLM-L6-v2). Takes minutes.
 
@@ -542,6 +546,7 @@ def train(
         epochs=epochs,
         seed=seed,
         method=method,
+        eval_data=str(eval_data) if eval_data else "",
     )
     train_model(config, output, log=lambda line: stderr.print(line, highlight=False))
 

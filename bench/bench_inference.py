@@ -21,7 +21,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     args = parser.parse_args()
     rows = [json.loads(line) for line in (REPO / "training/data/heldout.jsonl").open()]
-    pairs = [StancePair(r["actor"], r["proposition"], r["text"]) for r in rows]
+    pairs = [
+        StancePair(r["actor"], r["proposition"], r["text"], r.get("mention", "")) for r in rows
+    ]
     pairs = (pairs * (args.pairs // len(pairs) + 1))[: args.pairs]
     import torch
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ class StancePair:
     actor: str
     proposition: str
     text: str
+    mention: str = ""  # the words in `text` that name the actor (the matched alias), if known
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,23 @@ class Classifier(Protocol):
 def pair_prompt(actor: str, proposition: str) -> str:
     """The first segment of a pair: the same wording in training and at inference."""
     return f"{actor}: {proposition}"
+
+
+def mark_mention(text: str, mention: str) -> str:
+    """Bracket the actor's mention in the evidence: "urged [Seoul] to send shells".
+
+    Models trained with marks (adapter config `mark_actor`) learn whose position a sentence
+    reports from where the bracketed actor stands in it. The first whole-word occurrence is
+    marked, as the extractor matched it; text without the mention is returned unchanged.
+    """
+    if not mention:
+        return text
+    match = re.search(rf"(?<![\w-]){re.escape(mention)}(?![\w-])", text)
+    start = match.start() if match else text.find(mention)
+    if start < 0:
+        return text
+    end = start + len(mention)
+    return f"{text[:start]}[{text[start:end]}]{text[end:]}"
 
 
 # ---------------------------------------------------------------- model identity
@@ -215,6 +234,9 @@ class TransformerClassifier:
         self.model.float().to(device).eval()
         self.precision = pick_precision(precision, device)
         self.mode, self.columns = _label_columns(self.model.config.id2label, spec.name)
+        self.mark_actor = bool(
+            spec.adapter and spec.path and adapter_config(spec.path).get("mark_actor")
+        )
         self.name, self.hash = model_identity(spec)
         if not self.hash:
             self.hash = _hash_state(self.model)
@@ -258,7 +280,8 @@ class TransformerClassifier:
                 self.nli_template.format(actor=p.actor, proposition=p.proposition) for p in batch
             ]
             return premises, hypotheses
-        return [pair_prompt(p.actor, p.proposition) for p in batch], [p.text for p in batch]
+        texts = [mark_mention(p.text, p.mention) if self.mark_actor else p.text for p in batch]
+        return [pair_prompt(p.actor, p.proposition) for p in batch], texts
 
     def _to_stance(self, row: list[float]) -> StanceProbs:
         support, oppose, neutral = (sum(row[i] for i in self.columns[name]) for name in LABELS)

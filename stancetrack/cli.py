@@ -527,6 +527,10 @@ def train(
             help="lora (what ships: a small adapter) or full (all weights, fp16; for comparison)."
         ),
     ] = "lora",
+    mark_actor: Annotated[
+        bool,
+        typer.Option(help="Bracket the actor's mention in the evidence (needs `mention` in data)."),
+    ] = True,
     eval_data: Annotated[
         Path | None,
         typer.Option(help="Labelled JSON Lines scored after each epoch (e.g. the held-out split)."),
@@ -547,6 +551,7 @@ def train(
         seed=seed,
         method=method,
         eval_data=str(eval_data) if eval_data else "",
+        mark_actor=mark_actor,
     )
     train_model(config, output, log=lambda line: stderr.print(line, highlight=False))
 

@@ -1,7 +1,8 @@
 """Evaluate: accuracy, macro-F1, per-class scores and the confusion matrix on labelled data.
 
 Two levels, told apart by the records' fields:
-- sentence: {"actor", "proposition" (or "policy" from the watchlist), "text", "label"}
+- sentence: {"actor", "proposition" (or "policy" from the watchlist), "text", "label",
+  optional "mention": the words in the text that name the actor}
 - article: {"url", "actor", "policy", "label"}, run through the real pipeline; an article
   where the pipeline found no evidence for the pair counts as predicted "neutral".
 """
@@ -112,7 +113,8 @@ def evaluate_sentences(
                 f"{path}:{row['_line']}: a sentence record needs actor, text and a proposition "
                 "(or a policy id from the watchlist)"
             )
-        pairs.append(StancePair(actor, proposition, row["text"]))
+        # Without a "mention" the actor's name is marked where the text uses it verbatim.
+        pairs.append(StancePair(actor, proposition, row["text"], row.get("mention") or actor))
     predicted = [p.label for p in classifier.predict(pairs)]
     return score([r["label"] for r in rows], predicted, "sentence"), predicted
 

@@ -256,7 +256,10 @@ def analyze(
             classifier = load_classifier()
         probs = (
             classifier.predict(
-                [StancePair(w.actor.name, w.policy.proposition, c.sentence) for _, w, c in found]
+                [
+                    StancePair(w.actor.name, w.policy.proposition, c.sentence, c.matched_alias)
+                    for _, w, c in found
+                ]
             )
             if found and classifier is not None
             else []

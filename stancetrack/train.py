@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from stancetrack.classify import LABELS, NO_STANCE, pair_prompt
+from stancetrack.classify import LABELS, NO_STANCE, mark_mention, pair_prompt
 from stancetrack.errors import StancetrackError
 
 VAST_LABELS = {"0": "oppose", "1": "support", "2": "neutral"}
@@ -53,6 +53,7 @@ class TrainConfig:
     bf16: bool = True
     method: str = "lora"  # "lora" (what ships) or "full" (all weights; for comparison)
     full_learning_rate: float = 5e-5
+    mark_actor: bool = True  # bracket the actor's mention in the evidence (needs `mention`)
     eval_data: str = ""  # labelled JSON Lines scored after every epoch (the held-out split)
 
 
@@ -63,10 +64,15 @@ class Example:
     text: str
     label: str  # support / oppose / neutral, as labelled
     target: str = ""  # what the model learns: the label, or no_stance for stance-less neutrals
+    mention: str = ""  # the words in `text` that name the actor ("Berlin" for Germany)
 
     @property
     def train_label(self) -> str:
         return self.target or self.label
+
+    def evidence(self, mark_actor: bool) -> str:
+        """The second segment as the model sees it, marked as inference will mark it."""
+        return mark_mention(self.text, self.mention) if mark_actor else self.text
 
 
 def training_target(label: str, case: str | None) -> str:
@@ -91,6 +97,7 @@ def load_labelled(path: str | Path) -> list[Example]:
                         row["text"],
                         row["label"],
                         training_target(row["label"], row.get("case")),
+                        row.get("mention", ""),
                     )
                 )
             except (json.JSONDecodeError, KeyError) as exc:
@@ -167,7 +174,7 @@ def _epoch_macro_f1(model: Any, tokenizer: Any, config: TrainConfig) -> float:
             batch = examples[start : start + 64]
             encoded = tokenizer(
                 [pair_prompt(e.actor, e.proposition) for e in batch],
-                [e.text for e in batch],
+                [e.evidence(config.mark_actor) for e in batch],
                 padding=True,
                 truncation="longest_first",
                 max_length=config.max_length,
@@ -263,7 +270,7 @@ def train(
             batch = [examples[i] for i in indices]
             encoded = tokenizer(
                 [pair_prompt(e.actor, e.proposition) for e in batch],
-                [e.text for e in batch],
+                [e.evidence(config.mark_actor) for e in batch],
                 padding=True,
                 truncation="longest_first",
                 max_length=config.max_length,
@@ -309,6 +316,7 @@ def train(
         "lora_alpha": config.lora_alpha,
         "max_length": config.max_length,
         "input": "[CLS] {actor}: {proposition} [SEP] {evidence sentence} [SEP]",
+        "mark_actor": config.mark_actor,
         "train_examples": len(examples),
         "train_seconds": round(time.time() - started, 1),
         "loss_history": history,

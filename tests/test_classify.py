@@ -6,6 +6,7 @@ from stancetrack.classify import (
     StancePair,
     _label_columns,
     load_classifier,
+    mark_mention,
     model_identity,
     resolve_model,
 )
@@ -71,3 +72,24 @@ def test_four_way_labels_keep_no_stance_inside_neutral() -> None:
     mode, columns = _label_columns({0: "support", 1: "oppose", 2: "neutral", 3: "no_stance"}, "m")
     assert mode == "stance"
     assert columns == {"support": [0], "oppose": [1], "neutral": [2, 3], "no_stance": [3]}
+
+
+def test_mark_mention_brackets_the_word_the_extractor_matched() -> None:
+    assert mark_mention("Moscow warned Seoul's move was a mistake", "Seoul") == (
+        "Moscow warned [Seoul]'s move was a mistake"
+    )
+    # "Seoul-based" is not a mention (the extractor's rule); the later whole word is.
+    assert mark_mention("A Seoul-based group said Seoul must wait", "Seoul") == (
+        "A Seoul-based group said [Seoul] must wait"
+    )
+    assert mark_mention("Berlin agreed.", "Seoul") == "Berlin agreed."
+    assert mark_mention("Berlin agreed.", "") == "Berlin agreed."
+
+
+def test_only_models_trained_with_marks_see_them(tiny_stance_model: Path) -> None:
+    classifier = load_classifier(str(tiny_stance_model))
+    pair = StancePair("Germany", "send tanks", "Berlin agreed.", mention="Berlin")
+    assert not classifier.mark_actor
+    assert classifier._segments([pair]) == (["Germany: send tanks"], ["Berlin agreed."])
+    classifier.mark_actor = True  # what an adapter config with "mark_actor": true sets
+    assert classifier._segments([pair]) == (["Germany: send tanks"], ["[Berlin] agreed."])

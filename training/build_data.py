@@ -4,7 +4,8 @@
 
 Writes training/data/train.jsonl and training/data/heldout.jsonl (the policies whose id hashes
 below a fixed cut, about 23%, never seen in training; the split is stable as policies are added)
-and prints the counts that go into the model card.
+and prints the counts that go into the model card. Each record gets a `mention` (the words that
+name the actor, from mentions.jsonl or the actor's own name) for actor marking.
 """
 
 import hashlib
@@ -28,8 +29,25 @@ def norm(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
+def load_mentions() -> dict[tuple[str, str], str]:
+    """(actor, text) -> the words in the text that name the actor, for texts that use an
+    alias ("Tbilisi" for Georgia). Written by hand in mentions.jsonl; "" = not named."""
+    path = DATA / "mentions.jsonl"
+    if not path.exists():
+        return {}
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return {(r["actor"], r["text"]): r["mention"] for r in rows}
+
+
+def mention_of(row: dict, mentions: dict[tuple[str, str], str]) -> str:
+    if (row["actor"], row["text"]) in mentions:
+        return mentions[(row["actor"], row["text"])]
+    return row["actor"] if row["actor"] in row["text"] else ""
+
+
 def main() -> int:
     records, seen, problems = [], set(), []
+    mentions = load_mentions()
     for part in sorted((DATA / "raw").glob("part-*.jsonl")):
         for number, line in enumerate(part.read_text(encoding="utf-8").splitlines(), start=1):
             if not line.strip():
@@ -46,7 +64,7 @@ def main() -> int:
             if key in seen:
                 continue  # same text, actor and policy: keep the first
             seen.add(key)
-            records.append({k: row[k] for k in KEYS})
+            records.append({**{k: row[k] for k in KEYS}, "mention": mention_of(row, mentions)})
     policies = sorted({r["policy"] for r in records})
     heldout = {p for p in policies if hashlib.sha1(p.encode()).hexdigest() < HELDOUT_BELOW}
     train = [r for r in records if r["policy"] not in heldout]
@@ -62,6 +80,7 @@ def main() -> int:
         "policies": len(policies),
         "labels": dict(Counter(r["label"] for r in records)),
         "hard_share": round(hard / len(records), 3),
+        "with_mention": sum(bool(r["mention"]) for r in records),
         "cases": dict(Counter(r["case"] for r in records).most_common()),
         "train": len(train),
         "heldout": len(test),

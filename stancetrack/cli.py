@@ -519,7 +519,7 @@ def train(
         Path, typer.Option(help="VAST folder (research use, read in place).")
     ] = Path("../shared/data/vast"),
     vast_samples: Annotated[int, typer.Option(help="VAST examples mixed in (0 for none).")] = 1500,
-    epochs: Annotated[int, typer.Option(min=1)] = 4,
+    epochs: Annotated[int, typer.Option(min=1)] = 6,
     seed: Annotated[int, typer.Option(help="Random seed (data order, initialisation).")] = 13,
     method: Annotated[
         str,

@@ -5,8 +5,9 @@ left out: they say nothing about whether the actor moved. So are article stances
 below `MIN_CONFIDENCE`: they stay on the timeline but cannot start or end a segment. The series
 is then one point per independent story: wire copies of one story (near-duplicate text across
 outlets) are merged into one point that remembers how many outlets ran it. Points are
-cut into runs of equal label; runs backed by fewer than `min_evidence` stories are folded into
-their neighbours (one odd article is not a shift), and neighbouring segments whose mean scores
+cut into runs of equal label; the newest runs wait until one is backed by `min_evidence`
+stories; other runs backed by fewer are folded into their neighbours (one odd article is not a
+shift), and neighbouring segments whose mean scores
 differ by less than `min_score_change` are merged. What is left are stable segments; every
 boundary between two of them is a shift.
 
@@ -173,6 +174,11 @@ def segment(stories: Sequence[Story], min_evidence: int, min_score_change: float
             segments[-1].stories.append(story)
         else:
             segments.append(Segment([story]))
+    # The newest runs wait for confirmation: a trailing run backed by fewer than `min_evidence`
+    # stories is left out rather than folded back, so one new article cannot pull the
+    # established segment's mean score and dissolve an earlier, well-supported shift.
+    while len(segments) > 1 and len(segments[-1].stories) < min_evidence:
+        segments.pop()
     changed = True
     while changed and len(segments) > 1:
         changed = _fold_weakest(segments, min_evidence) or _merge_close(segments, min_score_change)

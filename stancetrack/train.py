@@ -41,7 +41,7 @@ class TrainConfig:
     vast_dir: str = "../shared/data/vast"
     vast_samples: int = 1500
     include_ours: bool = True
-    epochs: int = 4
+    epochs: int = 6
     batch_size: int = 16
     learning_rate: float = 6e-4
     head_learning_rate: float = 1e-3

@@ -54,6 +54,16 @@ def test_single_outlier_is_not_a_shift() -> None:
     assert kinds(series("OOOOOOS")) == []  # a lone latest article waits for confirmation
 
 
+def test_a_lone_latest_article_does_not_dissolve_an_earlier_shift() -> None:
+    # Without the wait, the last oppose story would fold into the neutral segment, pull its
+    # mean towards oppose and merge it back: the real oppose -> neutral move would vanish.
+    points = series("OOOONNNO")
+    points[4] = StancePoint(**{**points[4].__dict__, "score": -0.25})
+    assert kinds(points) == [("oppose", "neutral")]
+    segments, _ = detect_shifts(points)
+    assert segments[-1].end == points[6].published_at  # the newest story is not in a segment
+
+
 def test_gradual_drift_steps_through_neutral() -> None:
     labels = "OOONNNSSS"
     points = [

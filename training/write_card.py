@@ -54,7 +54,11 @@ def main() -> None:
     full = metrics.get("full_finetune")
     if full:
         rows.append(
-            row(f"Full fine-tune, same data and schedule (fp16, {full['size_mb']} MB)", full)
+            row(
+                f"Full fine-tune (fp16, {full['size_mb']} MB)"
+                + (" *" if full.get("note") else ", same data and schedule"),
+                full,
+            )
         )
     if "untrained_head" in base:
         rows.append(row("Untrained head (base MiniLM)", base["untrained_head"]))
@@ -76,6 +80,10 @@ def main() -> None:
         ]
         + [f"| {' | '.join(r)} |" for r in rows]
     )
+    if full and full.get("note"):
+        table += (
+            f"\n\n\\* Full fine-tune {full['note']}; its held-out column is on that round's split."
+        )
     per_class = "\n".join(
         f"| {label} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
         for label, v in heldout["per_class"].items()
@@ -83,10 +91,15 @@ def main() -> None:
     speed_lines = "\n".join(f"- {k}: {v}" for k, v in speed.items()) or "- see bench/README"
     if full:
         choice = (
-            f"Why an adapter: fine-tuning every weight on the same data and schedule gives "
-            f"held-out macro-F1 {f1(full['heldout'])} and fixture-article macro-F1 "
-            f"{f1(full['articles_weighted'])} in a {full['size_mb']} MB fp16 file, against "
-            f"{f1(heldout)} and {f1(art_w)} for the {shipped['size_mb']} MB adapter (table below)."
+            f"Why an adapter: fine-tuning every weight gives held-out macro-F1 "
+            f"{f1(full['heldout'])} and fixture-article macro-F1 "
+            f"{f1(full['articles_weighted'])} in a {full['size_mb']} MB fp16 file"
+            + (
+                f" ({full['note']})."
+                if full.get("note")
+                else f", against {f1(heldout)} and {f1(art_w)} for the "
+                f"{shipped['size_mb']} MB adapter (table below)."
+            )
         )
     else:
         choice = "Full fine-tuned weights would be 45 MB in fp16; the adapter is far smaller."
@@ -108,12 +121,23 @@ def main() -> None:
     if curve:
         epochs_text = (
             "Held-out macro-F1 after each epoch of training (logged by `--eval-data`; the split is "
-            "never trained on): " + ", ".join(f"{v:.3f}" for v in curve) + "."
+            "never trained on, but the epoch count, 6, was chosen from the same curve of an "
+            "earlier run on parts a-q, so the held-out figure is not entirely untouched by "
+            "choices): " + ", ".join(f"{v:.3f}" for v in curve) + "."
+        )
+    marking = ""
+    if config.get("mark_actor"):
+        marking = (
+            "The evidence arrives with the actor's mention in brackets (\"Moscow warned [Seoul] "
+            'against it"): at inference the alias the extractor matched, in training the '
+            "record's hand-checked `mention`; the mark tells the model which of the people in a "
+            "sentence the question is about."
         )
     card = f"""# stancetrack default stance model
 
 A pair classifier: input `[CLS] {{actor}}: {{proposition}} [SEP] {{evidence sentence}} [SEP]`,
 output P(support), P(oppose), P(neutral) for the named actor's stance as the text reports it.
+{marking}
 Inside, neutral has two parts: `neutral` (undecided, weighing it, conditions) and `no_stance`
 (the actor is only mentioned, or the position is someone else's). Reports show three labels;
 `no_stance` is stored as `evidence.p_no_stance` / `stances.no_stance` and lets shift detection
@@ -137,6 +161,8 @@ reversal_reported stay `neutral`; other neutral records and VAST's neutral becom
   {data["records"]} records, {data["actors"]} actor names, {data["policies"]} policies, labels
   {data["labels"]}, hard cases {data["hard_share"]:.0%}. Split by policy: {data["train"]} train,
   {data["heldout"]} held out ({len(data["heldout_policies"])} policies never trained on).
+  {data.get("with_mention", 0)} records carry the words that name the actor (`mention`: the name
+  itself, or an alias from `training/data/mentions.jsonl`); those are marked in training.
 - A random sample of {recipe["vast_samples"]} VAST training rows (Allaway & McKeown 2020; research
   use, read in place from `../shared/data/vast`, never copied), with "The author" as the actor.
 
@@ -181,10 +207,14 @@ Published VAST references: TGA-Net about 0.67 (all), JointCL 0.72 (zero-shot).
 
 ## Limits
 - English only.
-- Most remaining errors on the fixtures are one pattern: a sentence whose grammatical subject is
-  someone else ("the Baltic ministers said supplying the tanks was needed", "Zelensky hoped to
-  strengthen cooperation on air defence") read as the tracked actor's support. Support/oppose
-  confusions on held-out sentences come from negation scope and propositions phrased as bans.
+- Actor marks fixed most of the "someone else's stance" errors of the previous model (a Baltic
+  appeal to Berlin, a Kremlin warning to Seoul now read as no position of the tracked actor).
+  What remains on the fixtures: an undecided minister ("good reasons both for and against, a
+  decision soon") read as oppose; a negated backing ("should no longer count on Turkey's
+  backing") read as support; rejecting a *link* to the policy read as rejecting the policy;
+  a related act (Soviet-era tanks) read as the tracked one (Leopards).
+- On held-out sentences two thirds of the errors are support <-> oppose: the polarity of the
+  action has to be combined with the polarity of the proposition ("lifted the ban" on "ban X").
 - Trained on news sentences. Sentences naming the actor only by a pronoun
   are not extracted, so they are not seen.
 - The fixture articles were written by the same team as the training data (different topics):

@@ -40,6 +40,8 @@ def load_mentions() -> dict[tuple[str, str], str]:
 
 
 def mention_of(row: dict, mentions: dict[tuple[str, str], str]) -> str:
+    if "mention" in row:  # newer parts carry it inline
+        return row["mention"]
     if (row["actor"], row["text"]) in mentions:
         return mentions[(row["actor"], row["text"])]
     return row["actor"] if row["actor"] in row["text"] else ""
@@ -57,8 +59,11 @@ def main() -> int:
             except json.JSONDecodeError as exc:
                 problems.append(f"{part.name}:{number}: {exc}")
                 continue
-            if set(row) != set(KEYS) or row["label"] not in LABELS:
+            if set(row) - {"mention"} != set(KEYS) or row["label"] not in LABELS:
                 problems.append(f"{part.name}:{number}: bad keys or label")
+                continue
+            if row.get("mention") and row["mention"] not in row["text"]:
+                problems.append(f"{part.name}:{number}: mention not in text")
                 continue
             key = (norm(row["text"]), row["actor"].lower(), row["policy"])
             if key in seen:

@@ -40,7 +40,12 @@ GOLD = sorted((REPO / "fixtures" / "gold").glob("*.jsonl"))
 
 # The data was written in rounds; held-out figures per round keep models comparable on the
 # policies an earlier model was measured on (the held-out cut is fixed, see build_data.py).
-ROUNDS = {"parts a-k": "abcdefghijk", "parts l-q": "lmnopq", "parts r-u": "rstu"}
+ROUNDS = {
+    "parts a-k": "abcdefghijk",
+    "parts l-q": "lmnopq",
+    "parts r-u": "rstu",
+    "parts v-z": "vwxz",
+}
 
 
 def heldout_by_round(classifier, heldout) -> dict:
@@ -140,6 +145,10 @@ def main() -> int:
     parser.add_argument("--vast-only-dir", help="reuse a VAST-only adapter trained earlier")
     parser.add_argument("--full-dir", help="reuse a full fine-tune trained earlier")
     parser.add_argument(
+        "--no-marks-dir",
+        help="measure an adapter trained the same way without actor marks (the ablation)",
+    )
+    parser.add_argument(
         "--compare-full",
         action="store_true",
         help="also fine-tune all weights (fp16 folder) to compare size and accuracy",
@@ -171,6 +180,13 @@ def main() -> int:
     }
     if args.baselines:
         metrics["baselines"] = baselines(config, heldout, args.vast_dir, args.vast_only_dir)
+    if args.no_marks_dir:
+        unmarked = TransformerClassifier(resolve_model(args.no_marks_dir), precision="fp32")
+        metrics["no_marks"] = {
+            "heldout": sentence_scores(unmarked, heldout),
+            "heldout_by_round": heldout_by_round(unmarked, heldout_with_policy()),
+            "articles_weighted": article_scores(args.no_marks_dir, "weighted"),
+        }
     if args.compare_full:
         metrics["full_finetune"] = compare_full(config, heldout, args.full_dir)
     metrics["machine"] = (

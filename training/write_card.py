@@ -51,6 +51,8 @@ def main() -> None:
                 vast_only["vast_test"],
             )
         )
+    if metrics.get("no_marks"):
+        rows.append(row("Same data and recipe, no actor marks (ablation)", metrics["no_marks"]))
     full = metrics.get("full_finetune")
     if full:
         rows.append(
@@ -133,6 +135,16 @@ def main() -> None:
             "record's hand-checked `mention`; the mark tells the model which of the people in a "
             "sentence the question is about."
         )
+    ablation = metrics.get("ablation_marks")
+    ablation_text = ""
+    if ablation:
+        ablation_text = (
+            f"Actor marks, ablation ({ablation['data']}): held-out macro-F1 by epoch with marks "
+            + ", ".join(f"{v:.3f}" for v in ablation["marked_by_epoch"])
+            + "; without marks "
+            + ", ".join(f"{v:.3f}" for v in ablation["unmarked_by_epoch"])
+            + f" ({ablation['note']})."
+        )
     card = f"""# stancetrack default stance model
 
 A pair classifier: input `[CLS] {{actor}}: {{proposition}} [SEP] {{evidence sentence}} [SEP]`,
@@ -194,6 +206,10 @@ counts as "neutral".
 {rounds_text}
 
 {epochs_text}
+
+{ablation_text}
+
+{metrics.get("candidates_round", "")}
 
 Goals from issue 3 and where we stand: held-out sentences {f1(heldout)} (goal 0.85:
 {goal(heldout)}), fixture articles {f1(art_w)} (goal 0.85: {goal(art_w)}), VAST test

@@ -160,6 +160,18 @@ def length_bucketed_batches(
     return batches
 
 
+def _encode(tokenizer: Any, batch: list[Example], config: TrainConfig) -> Any:
+    """One padded batch of pairs, worded and marked as inference will see them."""
+    return tokenizer(
+        [pair_prompt(e.actor, e.proposition) for e in batch],
+        [e.evidence(config.mark_actor) for e in batch],
+        padding=True,
+        truncation="longest_first",
+        max_length=config.max_length,
+        return_tensors="pt",
+    )
+
+
 def _epoch_macro_f1(model: Any, tokenizer: Any, config: TrainConfig) -> float:
     """Score the model being trained on `config.eval_data` (no_stance counts as neutral)."""
     import torch
@@ -172,14 +184,7 @@ def _epoch_macro_f1(model: Any, tokenizer: Any, config: TrainConfig) -> float:
     with torch.inference_mode():
         for start in range(0, len(examples), 64):
             batch = examples[start : start + 64]
-            encoded = tokenizer(
-                [pair_prompt(e.actor, e.proposition) for e in batch],
-                [e.evidence(config.mark_actor) for e in batch],
-                padding=True,
-                truncation="longest_first",
-                max_length=config.max_length,
-                return_tensors="pt",
-            )
+            encoded = _encode(tokenizer, batch, config)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
                 probs = torch.softmax(model(**encoded).logits.float(), dim=-1)
             for row in probs.tolist():
@@ -268,14 +273,7 @@ def train(
         plan = length_bucketed_batches(lengths, config.batch_size, config.seed + epoch)
         for step, indices in enumerate(plan):
             batch = [examples[i] for i in indices]
-            encoded = tokenizer(
-                [pair_prompt(e.actor, e.proposition) for e in batch],
-                [e.evidence(config.mark_actor) for e in batch],
-                padding=True,
-                truncation="longest_first",
-                max_length=config.max_length,
-                return_tensors="pt",
-            )
+            encoded = _encode(tokenizer, batch, config)
             labels = torch.tensor([label_ids[e.train_label] for e in batch])
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
                 logits = model(**encoded).logits

@@ -1,5 +1,6 @@
 """Training helpers that run without a model: batching and the labelled-data reader."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,38 @@ def test_load_labelled_names_the_bad_line(tmp_path: Path) -> None:
     )
     with pytest.raises(StancetrackError, match=r"data\.jsonl:2: bad labelled record"):
         load_labelled(path)
+
+
+def test_a_short_training_run_writes_an_adapter_that_loads_and_marks(tmp_path: Path) -> None:
+    """`stancetrack train` end to end on a few records (real base model, no VAST)."""
+    from stancetrack.classify import StancePair, load_classifier
+    from stancetrack.train import TrainConfig, train
+
+    data = tmp_path / "train.jsonl"
+    rows = [
+        {
+            "actor": "Chile",
+            "proposition": "ban plastic bags",
+            "label": label,
+            "mention": "Santiago",
+            "text": f"Santiago {verb} the ban on plastic bags on {day}.",
+        }
+        for day in ("Monday", "Tuesday", "Friday")
+        for verb, label in (
+            ("approved", "support"),
+            ("rejected", "oppose"),
+            ("discussed", "neutral"),
+        )
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    config = TrainConfig(
+        data=str(data), vast_samples=0, epochs=1, batch_size=4, eval_data=str(data)
+    )
+    summary = train(config, tmp_path / "adapter", log=lambda _: None)
+    assert summary["mark_actor"] is True and len(summary["eval_macro_f1_by_epoch"]) == 1
+    classifier = load_classifier(str(tmp_path / "adapter"))
+    assert classifier.mark_actor
+    [probs] = classifier.predict(
+        [StancePair("Chile", "ban plastic bags", rows[0]["text"], "Santiago")]
+    )
+    assert abs(probs.support + probs.oppose + probs.neutral - 1) < 1e-4

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from stancetrack.errors import ModelError
+from stancetrack.extract import word_regex
 
 DEFAULT_MODEL = "default"
 PACKAGED_MODEL_DIR = Path(__file__).parent / "model"
@@ -88,7 +89,7 @@ def mark_mention(text: str, mention: str) -> str:
     """
     if not mention:
         return text
-    match = re.search(rf"(?<![\w-]){re.escape(mention)}(?![\w-])", text)
+    match = word_regex([re.escape(mention)]).search(text)
     start = match.start() if match else text.find(mention)
     if start < 0:
         return text

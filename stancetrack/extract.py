@@ -109,7 +109,7 @@ class ActorMatcher:
     def __init__(self, actor: ActorSpec) -> None:
         self.actor = actor
         names = sorted(actor.aliases, key=len, reverse=True)
-        self._aliases = _word_regex([_alias_pattern(n) for n in names])
+        self._aliases = word_regex([_alias_pattern(n) for n in names])
         nouns = "|".join(sorted(OFFICIAL_NOUNS, key=len, reverse=True))
         self._demonyms = (
             re.compile(
@@ -122,7 +122,7 @@ class ActorMatcher:
         self._people = [
             (
                 person,
-                _word_regex(
+                word_regex(
                     [_alias_pattern(n) for n in sorted(person.names(), key=len, reverse=True)]
                 ),
             )
@@ -160,7 +160,8 @@ class PolicyMatcher:
         return self._keywords.search(sentence) is not None
 
 
-def _word_regex(patterns: list[str]) -> re.Pattern[str]:
+def word_regex(patterns: list[str]) -> re.Pattern[str]:
+    """Whole-word matches of any pattern, the rule every actor mention follows."""
     # Hyphens count as part of a word: "German-made" is not a mention of a German official,
     # but possessives ("Seoul's") still match because the apostrophe ends the word.
     return re.compile(rf"(?<![\w-])(?:{'|'.join(patterns)})(?![\w-])")

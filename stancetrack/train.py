@@ -65,6 +65,8 @@ class Example:
     label: str  # support / oppose / neutral, as labelled
     target: str = ""  # what the model learns: the label, or no_stance for stance-less neutrals
     mention: str = ""  # the words in `text` that name the actor ("Berlin" for Germany)
+    policy: str = ""  # the policy id and case tag, for reports on the data (not trained on)
+    case: str = ""
 
     @property
     def train_label(self) -> str:
@@ -98,6 +100,8 @@ def load_labelled(path: str | Path) -> list[Example]:
                         row["label"],
                         training_target(row["label"], row.get("case")),
                         row.get("mention", ""),
+                        row.get("policy", ""),
+                        row.get("case", ""),
                     )
                 )
             except (json.JSONDecodeError, KeyError) as exc:

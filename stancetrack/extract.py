@@ -150,14 +150,34 @@ class PolicyMatcher:
     def __init__(self, policy: PolicySpec) -> None:
         self.policy = policy
         patterns = [
-            _alias_pattern(k.lower()) + r"(?i:s|es)?"
+            _alias_pattern(form)
             for k in sorted(policy.keywords, key=len, reverse=True)
+            for form in keyword_forms(k.lower())
         ]
         # Plain word boundaries here: "non-lethal aid" is about the lethal-aid policy.
         self._keywords = re.compile(rf"(?<!\w)(?:{'|'.join(patterns)})(?!\w)")
 
     def matches(self, sentence: str) -> bool:
         return self._keywords.search(sentence) is not None
+
+
+def keyword_forms(keyword: str) -> list[str]:
+    """The keyword with its last word inflected: plurals and the verb forms news uses.
+
+    "ratify" also finds "ratifies", "ratified" and "ratifying"; "ban" finds "banned". Forms
+    that are not English words cost nothing: they never occur.
+    """
+    head, _, last = keyword.rpartition(" ")
+    forms = {last, last + "s", last + "es", last + "ed", last + "ing"}
+    if last.endswith("e"):
+        forms |= {last + "d", last[:-1] + "ing"}
+    if len(last) > 2 and last.endswith("y") and last[-2] not in "aeiou":
+        forms |= {last[:-1] + "ies", last[:-1] + "ied"}
+    if re.fullmatch(r".*[^aeiou][aeiou][bdgklmnprt]", last):
+        # One vowel before a final consonant doubles it: "ban" -> "banned", "veto" does not.
+        forms |= {last + last[-1] + "ed", last + last[-1] + "ing"}
+    prefix = head + " " if head else ""
+    return [prefix + form for form in sorted(forms, key=lambda f: (-len(f), f))]
 
 
 def word_regex(patterns: list[str]) -> re.Pattern[str]:

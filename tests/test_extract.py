@@ -1,6 +1,12 @@
 from datetime import date
 
-from stancetrack.extract import ActorMatcher, PolicyMatcher, extract_candidates, split_sentences
+from stancetrack.extract import (
+    ActorMatcher,
+    PolicyMatcher,
+    extract_candidates,
+    keyword_forms,
+    split_sentences,
+)
 from stancetrack.watchlist import load_watchlist
 from tests.conftest import WATCHLIST
 
@@ -61,3 +67,12 @@ def test_keyword_plurals_match() -> None:
     assert PolicyMatcher(WATCH.policies["leopard-tanks-ukraine"]).matches("Two Leopards left.")
     assert not LETHAL.matches("The armistice holds.")
     assert LETHAL.matches("Seoul sends only non-lethal aid.")
+
+
+def test_keyword_verb_forms_match() -> None:
+    nato = PolicyMatcher(WATCH.policies["sweden-nato"])
+    assert nato.matches("The Turkish parliament ratified the bid in January.")
+    assert nato.matches("Budapest is ratifying it this week.")
+    assert not nato.matches("The Turkish parliament met in January.")
+    assert {"bans", "banned", "banning"} <= set(keyword_forms("ban"))
+    assert "air defences" in keyword_forms("air defence")

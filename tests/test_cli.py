@@ -165,6 +165,8 @@ def test_evaluate_sentences_with_a_tiny_model(
     assert code == 0
     scores = json.loads(out)
     assert scores["level"] == "sentence" and scores["n"] == 3
+    low, high = scores["macro_f1_ci"]
+    assert 0.0 <= low <= scores["macro_f1"] <= high <= 1.0
     assert sum(sum(row.values()) for row in scores["confusion"].values()) == 3
     bad = write(tmp_path / "bad.jsonl", '{"actor": "x", "text": "y", "label": "maybe"}\n')
     code, _, err = cli(capsys, "evaluate", str(bad))

@@ -460,7 +460,8 @@ def timeline(
 def evaluate(
     ctx: typer.Context,
     labelled: Annotated[
-        Path, typer.Argument(help="Labelled JSON Lines (sentence or article level).")
+        list[Path],
+        typer.Argument(help="Labelled JSON Lines files, all sentence or all article level."),
     ],
     articles: Annotated[
         list[Path] | None,
@@ -471,6 +472,9 @@ def evaluate(
     """Score the model on labelled sentences or articles: accuracy, macro-F1, confusion.
 
     Example: stancetrack evaluate training/data/heldout.jsonl --format json
+
+    Example: stancetrack --config fixtures/unseen/watchlist.toml evaluate
+    fixtures/unseen/gold/*.jsonl --articles fixtures/unseen/articles
     """
     from stancetrack.evaluate import evaluate_file
 

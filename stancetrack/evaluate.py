@@ -133,7 +133,7 @@ def read_labelled(path: str | Path) -> list[dict[str, Any]]:
             raise EvaluationError(f"{path}:{number}: malformed JSON ({exc.msg})") from None
         if not isinstance(row, dict) or row.get("label") not in LABELS:
             raise EvaluationError(f"{path}:{number}: needs a 'label' of {', '.join(LABELS)}")
-        row["_line"] = number
+        row["_where"] = f"{path}:{number}"  # for errors that name the record
         rows.append(row)
     if not rows:
         raise EvaluationError(f"{path}: no labelled records")
@@ -144,8 +144,22 @@ def level_of(rows: list[dict[str, Any]]) -> str:
     return "sentence" if "text" in rows[0] else "article"
 
 
+def read_labelled_files(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
+    """The records of several labelled files, which must all be of one level."""
+    rows: list[dict[str, Any]] = []
+    for path in paths:
+        more = read_labelled(path)
+        if rows and level_of(more) != level_of(rows):
+            raise EvaluationError(
+                f"{path}: {level_of(more)}-level records, but {paths[0]} holds "
+                f"{level_of(rows)}-level ones; evaluate them separately"
+            )
+        rows += more
+    return rows
+
+
 def evaluate_sentences(
-    rows: list[dict[str, Any]], classifier: Classifier, watchlist: Watchlist | None, path: str
+    rows: list[dict[str, Any]], classifier: Classifier, watchlist: Watchlist | None
 ) -> tuple[Scores, list[str]]:
     pairs = []
     for row in rows:
@@ -157,7 +171,7 @@ def evaluate_sentences(
             actor = watchlist.actors[actor].name
         if not proposition or not actor or not row.get("text"):
             raise EvaluationError(
-                f"{path}:{row['_line']}: a sentence record needs actor, text and a proposition "
+                f"{row['_where']}: a sentence record needs actor, text and a proposition "
                 "(or a policy id from the watchlist)"
             )
         # Without a "mention" the actor's name is marked where the text uses it verbatim.
@@ -167,7 +181,7 @@ def evaluate_sentences(
 
 
 def evaluate_articles(
-    session: Session, rows: list[dict[str, Any]], model_hash: str, path: str
+    session: Session, rows: list[dict[str, Any]], model_hash: str
 ) -> tuple[Scores, list[str]]:
     """Compare stored article stances (same model) with the gold labels."""
     predicted = []
@@ -175,7 +189,7 @@ def evaluate_articles(
         url = row.get("url") or row.get("article")
         article_id = session.scalar(select(Article.id).where(Article.url == url).limit(1))
         if article_id is None:
-            raise EvaluationError(f"{path}:{row['_line']}: article not in the database: {url}")
+            raise EvaluationError(f"{row['_where']}: article not in the database: {url}")
         label = session.scalar(
             select(Stance.label)
             .join(Actor, Actor.id == Stance.actor_id)
@@ -215,9 +229,9 @@ def render_scores(scores: Scores) -> str:
 
 
 def evaluate_file(
-    labelled: str | Path, settings: Any, articles: Sequence[Path] | None = None
+    labelled: Sequence[str | Path], settings: Any, articles: Sequence[Path] | None = None
 ) -> Scores:
-    """Evaluate the configured model on a labelled file (the `evaluate` command)."""
+    """Evaluate the configured model on labelled files of one level (the `evaluate` command)."""
     import tempfile
 
     from stancetrack import store
@@ -225,13 +239,13 @@ def evaluate_file(
     from stancetrack.runs import Settings, analyze_job, ingest_job
     from stancetrack.watchlist import load_watchlist
 
-    rows = read_labelled(labelled)
+    rows = read_labelled_files(labelled)
     if level_of(rows) == "sentence":
         watchlist = load_watchlist(settings.config) if Path(settings.config).exists() else None
         classifier = load_classifier(
             settings.model, device=settings.device, precision=settings.precision
         )
-        return evaluate_sentences(rows, classifier, watchlist, str(labelled))[0]
+        return evaluate_sentences(rows, classifier, watchlist)[0]
     with tempfile.TemporaryDirectory() as folder:
         db = settings.db
         if articles:
@@ -246,6 +260,6 @@ def evaluate_file(
         with store.session_scope(engine) as session:
             run = store.latest_model_run(session)  # the analysis just made, with its model hash
             model_hash = run.model_hash if run and run.model_hash else ""
-            scores = evaluate_articles(session, rows, model_hash, str(labelled))[0]
+            scores = evaluate_articles(session, rows, model_hash)[0]
         engine.dispose()
         return scores

@@ -168,6 +168,15 @@ def test_evaluate_sentences_with_a_tiny_model(
     low, high = scores["macro_f1_ci"]
     assert 0.0 <= low <= scores["macro_f1"] <= high <= 1.0
     assert sum(sum(row.values()) for row in scores["confusion"].values()) == 3
+    two = cli(capsys, "--model", str(tiny_stance_model), "evaluate", str(labelled), str(labelled))
+    assert two[0] == 0 and "sentence level, n=6" in two[1]
+    articles = write(tmp_path / "articles.jsonl", '{"url": "u", "actor": "x", "label": "oppose"}\n')
+    code, _, err = cli(capsys, "evaluate", str(labelled), str(articles))
+    assert (code, err.strip()) == (
+        1,
+        f"Error: {articles}: article-level records, but {labelled} holds sentence-level ones; "
+        "evaluate them separately",
+    )
     bad = write(tmp_path / "bad.jsonl", '{"actor": "x", "text": "y", "label": "maybe"}\n')
     code, _, err = cli(capsys, "evaluate", str(bad))
     assert (code, err.strip()) == (

@@ -1,6 +1,6 @@
 """Where the model still fails: held-out errors by case tag, and fixture articles it gets wrong.
 
-    python training/errors.py [--model training/runs/latest] [--show 20]
+    python training/errors.py [--model training/runs/latest] [--show 20] [--articles unseen]
 
 Prints the error rate per case tag on training/data/heldout.jsonl, the confusion pairs, a
 sample of wrong held-out sentences, and each fixture gold article the whole pipeline gets
@@ -43,13 +43,15 @@ def heldout_errors(model: str | None, show: int) -> None:
         print(f"{example.proposition}\n      {example.text}")
 
 
-def article_errors(model: str) -> None:
+def article_errors(model: str, corpus: str) -> None:
     from sqlalchemy import select
 
     from stancetrack.models import Actor, Article, Evidence
 
-    with analysed_gold(model) as (session, rows, predicted, scores):
-        print(f"\narticles: macro-F1 {scores.macro_f1:.3f}, accuracy {scores.accuracy:.3f}")
+    with analysed_gold(model, corpus=corpus) as (session, rows, predicted, scores):
+        print(
+            f"\narticles ({corpus}): macro-F1 {scores.macro_f1:.3f}, accuracy {scores.accuracy:.3f}"
+        )
         for row, label in zip(rows, predicted, strict=True):
             if label == row["label"]:
                 continue
@@ -71,9 +73,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="default: the packaged model")
     parser.add_argument("--show", type=int, default=20, help="wrong held-out sentences to print")
+    parser.add_argument("--articles", choices=["fixtures", "unseen"], default="fixtures")
     args = parser.parse_args()
     heldout_errors(args.model, args.show)
-    article_errors(args.model or "default")
+    article_errors(args.model or "default", args.articles)
     return 0
 
 

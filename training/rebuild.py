@@ -46,7 +46,9 @@ from stancetrack.train import (  # noqa: E402
 
 DATA = REPO / "training" / "data"
 METRICS = REPO / "training" / "metrics.json"
-GOLD = sorted((REPO / "fixtures" / "gold").glob("*.jsonl"))
+# Article-level gold: the demo fixtures, and the unseen set written after the model was frozen
+# (other topics, its own watchlist; nothing in it shaped the data, the recipe or the rules).
+ARTICLE_SETS = {"fixtures": REPO / "fixtures", "unseen": REPO / "fixtures" / "unseen"}
 
 
 # The data was written in rounds; held-out figures per round keep models comparable on the
@@ -99,35 +101,36 @@ def vast_scores(classifier, vast_dir: str) -> dict:
 
 
 @contextmanager
-def analysed_gold(model: str, aggregation: str = "weighted"):
-    """The fixture articles run through the whole path (ingest, extract, classify, aggregate)
+def analysed_gold(model: str, aggregation: str = "weighted", corpus: str = "fixtures"):
+    """A gold article set run through the whole path (ingest, extract, classify, aggregate)
     in a temporary database; yields the session, the gold rows and the predicted labels."""
     from stancetrack import store
     from stancetrack.evaluate import evaluate_articles, read_labelled
     from stancetrack.runs import Settings, analyze_job, ingest_job
 
-    rows = [row for path in GOLD for row in read_labelled(path)]
+    root = ARTICLE_SETS[corpus]
+    rows = [row for path in sorted((root / "gold").glob("*.jsonl")) for row in read_labelled(path)]
     with tempfile.TemporaryDirectory() as folder:
         db = str(Path(folder) / "gold.db")
         engine = store.open_engine(db)
         settings = Settings(
             db=db,
-            config=str(REPO / "fixtures" / "watchlist.toml"),
+            config=str(root / "watchlist.toml"),
             model=model,
             aggregation=aggregation,
         )
-        ingest_job(engine, [REPO / "fixtures" / "articles"], settings)
+        ingest_job(engine, [root / "articles"], settings)
         analyze_job(engine, settings)
         with store.session_scope(engine) as session:
             run = store.latest_model_run(session)
             model_hash = run.model_hash if run and run.model_hash else ""
-            scores, predicted = evaluate_articles(session, rows, model_hash, "gold")
+            scores, predicted = evaluate_articles(session, rows, model_hash)
             yield session, rows, predicted, scores
         engine.dispose()
 
 
-def article_scores(model: str, aggregation: str) -> dict:
-    with analysed_gold(model, aggregation) as (_, _, _, scores):
+def article_scores(model: str, aggregation: str, corpus: str = "fixtures") -> dict:
+    with analysed_gold(model, aggregation, corpus) as (_, _, _, scores):
         return scores.as_dict()
 
 
@@ -146,6 +149,7 @@ def member_scores(heldout) -> list[dict]:
                     "seed": member["seed"],
                     "heldout": sentence_scores(model, heldout),
                     "articles_weighted": article_scores(folder, "weighted"),
+                    "articles_unseen": article_scores(folder, "weighted", "unseen"),
                 }
             )
     return results
@@ -214,6 +218,7 @@ def main() -> int:
         "vast_test": vast_scores(shipped, args.vast_dir),
         "articles_weighted": article_scores("default", "weighted"),
         "articles_mean": article_scores("default", "mean"),
+        "articles_unseen": article_scores("default", "weighted", "unseen"),
         "each_member": member_scores(heldout),
     }
     if args.baselines:
@@ -288,6 +293,7 @@ def baselines(config: TrainConfig, heldout, vast_dir: str, vast_only_dir: str | 
             "heldout": sentence_scores(model, heldout),
             "vast_test": vast_scores(model, vast_dir),
             "articles_weighted": article_scores(folder, "weighted"),
+            "articles_unseen": article_scores(folder, "weighted", "unseen"),
         }
     return out
 

@@ -36,3 +36,8 @@ def test_gold_points_at_articles_and_tracked_pairs(root: Path) -> None:
             assert key not in seen, f"{where}: duplicate label"
             seen.add(key)
     assert len(seen) >= 50
+    second = root / "second_annotation.jsonl"
+    if second.exists():  # a blind second labelling of the same pairs (training/agreement.py)
+        rows = [json.loads(line) for line in second.read_text(encoding="utf-8").splitlines()]
+        assert {(r["url"], r["actor"], r["policy"]) for r in rows} == seen
+        assert all(r["label"] in LABELS and isinstance(r["sure"], bool) for r in rows)

@@ -6,6 +6,10 @@
 drawn held-out records (seed 2026) from the actor, proposition, text and the guide alone, without
 seeing our labels or any model output. Records are matched by a hash of actor, proposition and
 text, so the file stays valid when the split is rebuilt. Prints agreement and every disagreement.
+
+`fixtures/unseen/second_annotation.jsonl` does the same for the unseen article set: a second
+annotator labelled every (article, actor, policy) pair of its gold from the articles and the rules
+alone, blind to the gold labels and to the model.
 """
 
 from __future__ import annotations
@@ -56,6 +60,32 @@ def agreement(
     return figures, [(r, o) for r, o in pairs if r["label"] != o["label"]]
 
 
+def article_agreement(
+    root: Path = REPO / "fixtures" / "unseen",
+) -> tuple[dict[str, Any], list[tuple[dict[str, Any], dict[str, Any]]]]:
+    """The same figures for an article set's gold against its second annotation."""
+    ours = {}
+    for path in sorted((root / "gold").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            ours[(row["url"], row["actor"], row["policy"])] = row
+    pairs = []
+    for line in (root / "second_annotation.jsonl").read_text(encoding="utf-8").splitlines():
+        other = json.loads(line)
+        pairs.append((ours[(other["url"], other["actor"], other["policy"])], other))
+    both = score([r["label"] for r, _ in pairs], [o["label"] for _, o in pairs], "article")
+    sure = [(r, o) for r, o in pairs if o["sure"]]
+    figures = {
+        "n": len(pairs),
+        "of": len(ours),
+        "accuracy": round(both.accuracy, 4),
+        "macro_f1": round(both.macro_f1, 4),
+        "n_sure": len(sure),
+        "accuracy_sure": round(sum(r["label"] == o["label"] for r, o in sure) / len(sure), 4),
+    }
+    return figures, [(r, o) for r, o in pairs if r["label"] != o["label"]]
+
+
 def main() -> None:
     figures, disagreements = agreement()
     print(
@@ -66,6 +96,15 @@ def main() -> None:
     for row, other in disagreements:
         print(f"- ours {row['label']}, second {other['label']} ({other['why']})")
         print(f"  {row['actor']}: {row['proposition']}\n  {row['text']}")
+    figures, disagreements = article_agreement()
+    print(
+        f"\nunseen articles: {figures['n']} of {figures['of']} gold pairs, agreement "
+        f"{figures['accuracy']:.3f} (macro-F1 {figures['macro_f1']:.3f}); on the "
+        f"{figures['n_sure']} the second annotator was sure of: {figures['accuracy_sure']:.3f}"
+    )
+    for row, other in disagreements:
+        print(f"- gold {row['label']}, second {other['label']}: {row['url']} {row['actor']}")
+        print(f"  gold: {row.get('note', '')}\n  second: {other.get('note', '')}")
 
 
 if __name__ == "__main__":

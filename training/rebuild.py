@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from agreement import agreement  # noqa: E402  (training/ is on sys.path)
+from agreement import agreement, article_agreement  # noqa: E402  (training/ is on sys.path)
 
 from stancetrack.classify import (  # noqa: E402
     PACKAGED_MODEL_DIR,
@@ -231,6 +231,7 @@ def main() -> int:
     metrics["date"] = time.strftime("%Y-%m-%d")
     metrics["data"] = json.loads((DATA / "stats.json").read_text())
     metrics["second_annotation"] = agreement()[0]
+    metrics["second_annotation_unseen"] = article_agreement()[0]
     METRICS.write_text(json.dumps(metrics, indent=2) + "\n")
     subprocess.run([sys.executable, str(REPO / "training" / "write_card.py")], check=True)
     print(json.dumps({k: v for k, v in metrics.items() if k != "data"}, indent=2)[:4000])

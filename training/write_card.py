@@ -146,6 +146,15 @@ def main() -> None:
             "fixtures/unseen/watchlist.toml evaluate fixtures/unseen/gold/*.jsonl --articles "
             "fixtures/unseen/articles`."
         )
+    second_unseen = metrics.get("second_annotation_unseen")
+    if unseen and second_unseen:
+        unseen_text += (
+            f" A second annotator labelled {second_unseen['n']} of its {second_unseen['of']} "
+            "pairs from the articles and the rules alone, blind to the gold and the model "
+            f"(`python training/agreement.py`): agreement {second_unseen['accuracy']:.3f} "
+            f"(macro-F1 {second_unseen['macro_f1']:.3f}), {second_unseen['accuracy_sure']:.3f} "
+            f"on the {second_unseen['n_sure']} it was sure of."
+        )
     unseen_goal = f", unseen articles {f1(unseen)} (goal 0.85: {goal(unseen)})" if unseen else ""
     second = metrics.get("second_annotation")
     agreement_text = ""

@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO))
 from stancetrack.evaluate import score  # noqa: E402
 
 DATA = REPO / "training" / "data"
+Pairs = list[tuple[dict[str, Any], dict[str, Any]]]  # (our record, the second annotator's)
 
 
 def record_key(row: dict[str, Any]) -> str:
@@ -35,7 +36,7 @@ def record_key(row: dict[str, Any]) -> str:
 
 def agreement(
     heldout: Path = DATA / "heldout.jsonl", second: Path = DATA / "second_annotation.jsonl"
-) -> tuple[dict[str, Any], list[tuple[dict[str, Any], dict[str, Any]]]]:
+) -> tuple[dict[str, Any], Pairs]:
     """Agreement figures and the (our record, second label) pairs that disagree."""
     ours = {}
     with heldout.open(encoding="utf-8") as handle:
@@ -48,7 +49,12 @@ def agreement(
             other = json.loads(line)
             if other["key"] in ours:
                 pairs.append((ours[other["key"]], other))
-    both = score([r["label"] for r, _ in pairs], [o["label"] for _, o in pairs], "sentence")
+    return compare(pairs, "sentence")
+
+
+def compare(pairs: Pairs, level: str) -> tuple[dict[str, Any], Pairs]:
+    """Agreement of (our record, second label) pairs, overall and where the second was sure."""
+    both = score([r["label"] for r, _ in pairs], [o["label"] for _, o in pairs], level)
     sure = [(r, o) for r, o in pairs if o["sure"]]
     figures = {
         "n": len(pairs),
@@ -62,7 +68,7 @@ def agreement(
 
 def article_agreement(
     root: Path = REPO / "fixtures" / "unseen",
-) -> tuple[dict[str, Any], list[tuple[dict[str, Any], dict[str, Any]]]]:
+) -> tuple[dict[str, Any], Pairs]:
     """The same figures for an article set's gold against its second annotation."""
     ours = {}
     for path in sorted((root / "gold").glob("*.jsonl")):
@@ -73,17 +79,8 @@ def article_agreement(
     for line in (root / "second_annotation.jsonl").read_text(encoding="utf-8").splitlines():
         other = json.loads(line)
         pairs.append((ours[(other["url"], other["actor"], other["policy"])], other))
-    both = score([r["label"] for r, _ in pairs], [o["label"] for _, o in pairs], "article")
-    sure = [(r, o) for r, o in pairs if o["sure"]]
-    figures = {
-        "n": len(pairs),
-        "of": len(ours),
-        "accuracy": round(both.accuracy, 4),
-        "macro_f1": round(both.macro_f1, 4),
-        "n_sure": len(sure),
-        "accuracy_sure": round(sum(r["label"] == o["label"] for r, o in sure) / len(sure), 4),
-    }
-    return figures, [(r, o) for r, o in pairs if r["label"] != o["label"]]
+    figures, disagreements = compare(pairs, "article")
+    return {**figures, "of": len(ours)}, disagreements
 
 
 def main() -> None:

@@ -538,6 +538,9 @@ def train(
     ] = 0.0,
     epochs: Annotated[int, typer.Option(min=1)] = 6,
     seed: Annotated[int, typer.Option(help="Random seed (data order, initialisation).")] = 13,
+    learning_rate: Annotated[
+        float, typer.Option(min=0.0, help="Peak learning rate of the LoRA weights.")
+    ] = 6e-4,
     members: Annotated[
         int,
         typer.Option(
@@ -574,6 +577,7 @@ def train(
         negate_share=negate_share,
         epochs=epochs,
         seed=seed,
+        learning_rate=learning_rate,
         members=members,
         method=method,
         eval_data=str(eval_data) if eval_data else "",

@@ -453,6 +453,11 @@ def _members(card: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _settings(card: dict[str, Any]) -> dict[str, Any]:
+    """The adapter settings part of a folder's config (what `adapter_settings` wrote)."""
+    return {k: card[k] for k in ("version", "base_model", "input", *SHARED_SETTINGS)}
+
+
 def combine_adapters(folders: list[str | Path], output_dir: str | Path) -> dict[str, Any]:
     """One ensemble folder from adapter folders trained separately with the same settings
     (e.g. `stancetrack train --seed 13` and `--seed 14`): the same files and config that
@@ -473,7 +478,7 @@ def combine_adapters(folders: list[str | Path], output_dir: str | Path) -> dict[
             name = member_file(len(members))
             shutil.copy(Path(folder) / member["adapter_file"], output / name)
             members.append({**member, "adapter_file": name})
-    settings = {k: cards[0][k] for k in ("version", "base_model", "input", *SHARED_SETTINGS)}
+    settings = _settings(cards[0])
     total = sum(m["train_seconds"] for m in members)
     return write_adapter_config(output, settings, members, cards[0]["recipe"], total)
 
@@ -488,7 +493,7 @@ def member_folder(folder: str | Path, index: int, output_dir: str | Path) -> Pat
     card = json.loads((source / "config.json").read_text())
     member = _members(card)[index]
     shutil.copy(source / member["adapter_file"], output / member_file(0))
-    settings = {k: card[k] for k in ("version", "base_model", "input", *SHARED_SETTINGS)}
+    settings = _settings(card)
     recipe = {**card["recipe"], "seed": member["seed"]}
     single = {**member, "adapter_file": member_file(0)}
     write_adapter_config(output, settings, [single], recipe, member["train_seconds"])

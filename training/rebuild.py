@@ -105,11 +105,11 @@ def analysed_gold(model: str, aggregation: str = "weighted", corpus: str = "fixt
     """A gold article set run through the whole path (ingest, extract, classify, aggregate)
     in a temporary database; yields the session, the gold rows and the predicted labels."""
     from stancetrack import store
-    from stancetrack.evaluate import evaluate_articles, read_labelled
+    from stancetrack.evaluate import evaluate_articles, read_labelled_files
     from stancetrack.runs import Settings, analyze_job, ingest_job
 
     root = ARTICLE_SETS[corpus]
-    rows = [row for path in sorted((root / "gold").glob("*.jsonl")) for row in read_labelled(path)]
+    rows = read_labelled_files(sorted((root / "gold").glob("*.jsonl")))
     with tempfile.TemporaryDirectory() as folder:
         db = str(Path(folder) / "gold.db")
         engine = store.open_engine(db)

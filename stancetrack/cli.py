@@ -536,6 +536,13 @@ def train(
             help="Share of examples shown each epoch against the opposite proposition.",
         ),
     ] = 0.0,
+    opposites: Annotated[
+        Path | None,
+        typer.Option(
+            help="Hand-written opposite propositions (JSON Lines: policy, opposite) used by "
+            "--negate-share instead of templates where a policy has one."
+        ),
+    ] = None,
     epochs: Annotated[int, typer.Option(min=1)] = 6,
     seed: Annotated[int, typer.Option(help="Random seed (data order, initialisation).")] = 13,
     learning_rate: Annotated[
@@ -575,6 +582,7 @@ def train(
         vast_samples=vast_samples,
         vast_resample=vast_resample,
         negate_share=negate_share,
+        opposites=str(opposites) if opposites else "",
         epochs=epochs,
         seed=seed,
         learning_rate=learning_rate,

@@ -13,7 +13,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ class TrainConfig:
     vast_samples: int = 1500  # VAST rows per epoch
     vast_resample: bool = False  # draw fresh VAST rows every epoch (more of VAST, same cost)
     negate_share: float = 0.0  # share of our examples shown each epoch against the opposite
+    opposites: str = ""  # JSON Lines of hand-written opposite propositions (policy, opposite)
     members: int = 1  # adapters trained with seeds seed, seed+1, ...; inference averages them
     include_ours: bool = True
     epochs: int = 6
@@ -147,12 +148,31 @@ def load_vast(vast_dir: str | Path, split: str = "train") -> list[tuple[Example,
     return rows
 
 
-def negated(example: Example, rng: random.Random) -> Example:
-    """The same evidence against the opposite proposition: support and oppose swap."""
-    template = rng.choice(NEGATION_TEMPLATES)
+def load_opposites(path: str | Path) -> dict[str, str]:
+    """Hand-written opposite propositions by policy id ("ban fur farming" ->
+    "allow fur farming to continue")."""
+    opposites = {}
+    with Path(path).open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                opposites[row["policy"]] = row["opposite"]
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise StancetrackError(f"{path}:{number}: bad opposite record ({exc})") from None
+    return opposites
+
+
+def negated(
+    example: Example, rng: random.Random, opposites: dict[str, str] | None = None
+) -> Example:
+    """The same evidence against the opposite proposition: support and oppose swap. The
+    hand-written opposite of the example's policy where there is one, else a template."""
+    written = (opposites or {}).get(example.policy)
     return replace(
         example,
-        proposition=template.format(p=example.proposition),
+        proposition=written or rng.choice(NEGATION_TEMPLATES).format(p=example.proposition),
         label=FLIPPED.get(example.label, example.label),
         target=FLIPPED.get(example.target, example.target),
     )
@@ -166,6 +186,7 @@ class Sources:
     ours: list[Example]
     vast: list[Example]
     order: list[int]
+    opposites: dict[str, str] = field(default_factory=dict)
 
     @property
     def per_epoch(self) -> int:
@@ -183,7 +204,8 @@ def load_sources(config: TrainConfig) -> Sources:
     # was trained on, so a seed still rebuilds the same weights.
     order = list(range(len(ours) + min(config.vast_samples, len(vast))))
     rng.shuffle(order)
-    return Sources(ours, vast, order)
+    opposites = load_opposites(config.opposites) if config.opposites else {}
+    return Sources(ours, vast, order, opposites)
 
 
 def epoch_examples(sources: Sources, config: TrainConfig, epoch: int) -> list[Example]:
@@ -192,7 +214,9 @@ def epoch_examples(sources: Sources, config: TrainConfig, epoch: int) -> list[Ex
     epoch, or the next slice of the pool with `vast_resample`)."""
     rng = random.Random(config.seed * 1009 + epoch)
     chosen = [
-        negated(e, rng) if config.negate_share and rng.random() < config.negate_share else e
+        negated(e, rng, sources.opposites)
+        if config.negate_share and rng.random() < config.negate_share
+        else e
         for e in sources.ours
     ]
     vast = sources.vast

@@ -20,6 +20,7 @@ to = 2025-04-04
 
 [policies.lethal-aid-ukraine]
 name = "Lethal aid to Ukraine"
+# The change being debated, read after "South Korea:"; not the status quo ("keep ... out").
 proposition = "send lethal weapons or ammunition to Ukraine"
 keywords = ["lethal", "weapons", "arms", "artillery", "ammunition", "shells", "air defense"]
 

@@ -1,6 +1,7 @@
 """Training helpers that run without a model: batching and the labelled-data reader."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,28 @@ def test_negated_examples_flip_support_and_oppose_but_keep_neutral() -> None:
     assert negated(_example("neutral", NO_STANCE), rng).target == NO_STANCE
 
 
+def test_negated_examples_take_the_written_opposite_of_their_policy(tmp_path: Path) -> None:
+    import random
+
+    from stancetrack.train import load_opposites, negated
+
+    path = tmp_path / "opposites.jsonl"
+    path.write_text('{"policy": "bags", "opposite": "let shops keep handing out plastic bags"}\n')
+    opposites = load_opposites(path)
+    rng = random.Random(1)
+    bags = replace(_example("support"), policy="bags")
+    flipped = negated(bags, rng, opposites)
+    assert (flipped.proposition, flipped.target) == (
+        "let shops keep handing out plastic bags",
+        "oppose",
+    )
+    # A policy without a written opposite falls back to a template.
+    assert "ban plastic bags" in negated(_example("support"), rng, opposites).proposition
+    path.write_text('{"policy": "bags"}\n')
+    with pytest.raises(StancetrackError, match="opposites.jsonl:1: bad opposite record"):
+        load_opposites(path)
+
+
 def test_epoch_examples_negate_a_share_and_walk_through_vast() -> None:
     from stancetrack.train import Sources, TrainConfig, epoch_examples
 
@@ -137,10 +160,31 @@ def test_the_train_command_defaults_to_the_recipe_that_ships() -> None:
     recipe = TrainConfig()
     checked = 0
     for name, parameter in inspect.signature(cli.train).parameters.items():
-        if name == "eval_data" or not hasattr(recipe, name):
+        if not hasattr(recipe, name):
             continue
         default = parameter.default
         default = str(default) if isinstance(default, Path) else default
+        default = "" if default is None else default  # an unset path option
         assert default == getattr(recipe, name), name
         checked += 1
     assert checked >= 8
+
+
+def test_written_opposites_cover_the_training_policies_and_no_held_out_one() -> None:
+    """Contrast training reads opposites.jsonl: a held-out policy's opposite there would leak
+    its wording. The held-out opposites live apart and only training/reads_proposition.py
+    reads them."""
+    from stancetrack.train import load_opposites
+
+    data = Path(__file__).parent.parent / "training" / "data"
+    opposites = load_opposites(data / "opposites.jsonl")
+    propositions = {}
+    for name in ("train", "heldout"):
+        for line in (data / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            propositions[row["policy"]] = (name, row["proposition"])
+    trained = {p for p, (name, _) in propositions.items() if name == "train"}
+    assert set(opposites) == trained
+    assert all(opposites[p] != propositions[p][1] for p in trained)
+    held_out = load_opposites(data / "heldout_opposites.jsonl")
+    assert set(held_out) == set(propositions) - trained

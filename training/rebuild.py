@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import random
 import subprocess
 import sys
 import tempfile
@@ -39,8 +40,10 @@ from stancetrack.train import (  # noqa: E402
     TrainConfig,
     combine_adapters,
     load_labelled,
+    load_opposites,
     load_vast,
     member_folder,
+    negated,
     train,
 )
 
@@ -64,6 +67,14 @@ def predict_labels(classifier, examples) -> list[str]:
 def sentence_scores(classifier, examples) -> dict:
     predicted = predict_labels(classifier, examples)
     return score([e.label for e in examples], predicted, "sentence").as_dict()
+
+
+def opposite_scores(classifier, heldout) -> dict:
+    """The held-out sentences against their written opposite (support and oppose swapped in
+    the gold): a model that reads the proposition scores as on the originals."""
+    opposites = load_opposites(DATA / "heldout_opposites.jsonl")
+    flipped = [negated(e, random.Random(0), opposites) for e in heldout]
+    return sentence_scores(classifier, flipped)
 
 
 def heldout_scores(classifier, examples) -> tuple[dict, dict]:
@@ -215,6 +226,7 @@ def main() -> int:
         "members": len(adapter_files(adapter_config())),
         "heldout": heldout_overall,
         "heldout_by_round": heldout_by_round,
+        "heldout_opposites": opposite_scores(shipped, heldout),
         "vast_test": vast_scores(shipped, args.vast_dir),
         "articles_weighted": article_scores("default", "weighted"),
         "articles_mean": article_scores("default", "mean"),

@@ -20,6 +20,9 @@ from stancetrack.extract import word_regex
 
 DEFAULT_MODEL = "default"
 PACKAGED_MODEL_DIR = Path(__file__).parent / "model"
+# Beside a full fine-tune's weights: what inference must know that transformers' config does
+# not carry (whether the evidence is marked), and how the model was trained.
+FULL_SETTINGS_FILE = "stancetrack.json"
 DEFAULT_NLI_TEMPLATE = "{actor} supports the decision to {proposition}."
 LABELS = ("support", "oppose", "neutral")
 # The default model splits neutral in two: "neutral" (undecided, conditional, weighing it) and
@@ -198,6 +201,17 @@ def adapter_config(folder: Path = PACKAGED_MODEL_DIR) -> dict[str, Any]:
     return dict(json.loads(path.read_text()))
 
 
+def trained_with_marks(spec: ModelSpec) -> bool:
+    """Whether the model learned bracketed actor mentions: from the adapter config, or from
+    the `stancetrack.json` that `stancetrack train --method full` writes beside its weights."""
+    if spec.path is None:
+        return False
+    if spec.adapter:
+        return bool(adapter_config(spec.path).get("mark_actor"))
+    settings = spec.path / FULL_SETTINGS_FILE
+    return settings.exists() and bool(json.loads(settings.read_text()).get("mark_actor"))
+
+
 def adapter_files(card: dict[str, Any]) -> list[str]:
     """The adapter files of a folder: one, or the members of an ensemble."""
     return list(card.get("adapter_files") or [card["adapter_file"]])
@@ -255,9 +269,7 @@ class TransformerClassifier:
             model.float().to(device).eval()
         self.precision = pick_precision(precision, device)
         self.mode, self.columns = _label_columns(self.models[0].config.id2label, spec.name)
-        self.mark_actor = bool(
-            spec.adapter and spec.path and adapter_config(spec.path).get("mark_actor")
-        )
+        self.mark_actor = trained_with_marks(spec)
         self.name, self.hash = model_identity(spec)
         if not self.hash:
             self.hash = _hash_state(self.models[0])

@@ -17,7 +17,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from stancetrack.classify import LABELS, NO_STANCE, mark_mention, pair_prompt
+from stancetrack.classify import (
+    FULL_SETTINGS_FILE,
+    LABELS,
+    NO_STANCE,
+    mark_mention,
+    pair_prompt,
+)
 from stancetrack.errors import StancetrackError
 
 VAST_LABELS = {"0": "oppose", "1": "support", "2": "neutral"}
@@ -397,10 +403,12 @@ def train(
     output.mkdir(parents=True, exist_ok=True)
     started = time.time()
     if config.method == "full":
-        model, tokenizer, _ = _fit(config, log)
+        model, tokenizer, stats = _fit(config, log)
         # A plain transformers folder in fp16: loadable with --model like any local model.
         model.half().save_pretrained(output, safe_serialization=True)
         tokenizer.save_pretrained(output)
+        settings = {"mark_actor": config.mark_actor, **stats, "recipe": asdict(config)}
+        (output / FULL_SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n")
         log(f"saved full fine-tuned model to {output} in {time.time() - started:.0f} s")
         return {"train_seconds": round(time.time() - started, 1), "method": "full"}
     members = []

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from stancetrack.classify import (
+    FULL_SETTINGS_FILE,
     StancePair,
     _label_columns,
     load_classifier,
@@ -86,10 +87,16 @@ def test_mark_mention_brackets_the_word_the_extractor_matched() -> None:
     assert mark_mention("Berlin agreed.", "") == "Berlin agreed."
 
 
-def test_only_models_trained_with_marks_see_them(tiny_stance_model: Path) -> None:
+def test_only_models_trained_with_marks_see_them(tiny_stance_model: Path, tmp_path: Path) -> None:
+    import shutil
+
     classifier = load_classifier(str(tiny_stance_model))
     pair = StancePair("Germany", "send tanks", "Berlin agreed.", mention="Berlin")
     assert not classifier.mark_actor
     assert classifier._segments([pair]) == (["Germany: send tanks"], ["Berlin agreed."])
-    classifier.mark_actor = True  # what an adapter config with "mark_actor": true sets
+    # A full fine-tune says so in the file `stancetrack train --method full` writes beside it.
+    full = Path(shutil.copytree(tiny_stance_model, tmp_path / "full"))
+    (full / FULL_SETTINGS_FILE).write_text('{"mark_actor": true}')
+    classifier = load_classifier(str(full))
+    assert classifier.mark_actor
     assert classifier._segments([pair]) == (["Germany: send tanks"], ["[Berlin] agreed."])

@@ -262,6 +262,7 @@ def compare_full(config: TrainConfig, heldout, full_dir: str | None) -> dict:
         "size_mb": round((folder / "model.safetensors").stat().st_size / 1e6, 1),
         "heldout": sentence_scores(model, heldout),
         "articles_weighted": article_scores(str(folder), "weighted"),
+        "articles_unseen": article_scores(str(folder), "weighted", "unseen"),
     }
 
 

@@ -260,8 +260,8 @@ reversal_reported stay `neutral`; other neutral records and VAST's neutral becom
 - **What ships:** {ships} {choice}
 - **Weights hash on every stance row:** `{shipped["hash"][:16]}...` (sha256 of the base
   safetensors and the adapter).
-- **Version:** {config["version"]}; trained {metrics["date"]} on {metrics["machine"]} in
-  {config["train_seconds"]:.0f} s.
+- **Version:** {config["version"]}; trained {config["version"].replace(".", "-")} on
+  {metrics["machine"]} in {config["train_seconds"]:.0f} s.
 
 ## Data
 - Our hand-written actor-stance set (`training/data/`, guide in `training/data/GUIDE.md`):

@@ -543,6 +543,18 @@ def train(
             "--negate-share instead of templates where a policy has one."
         ),
     ] = None,
+    paraphrase_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of examples shown each epoch with a reworded proposition (--paraphrases).",
+        ),
+    ] = 0.0,
+    paraphrases: Annotated[
+        Path | None,
+        typer.Option(help="Hand-written rewordings (JSON Lines: policy, paraphrases)."),
+    ] = None,
     epochs: Annotated[int, typer.Option(min=1)] = 6,
     seed: Annotated[int, typer.Option(help="Random seed (data order, initialisation).")] = 13,
     learning_rate: Annotated[
@@ -583,6 +595,8 @@ def train(
         vast_resample=vast_resample,
         negate_share=negate_share,
         opposites=str(opposites) if opposites else "",
+        paraphrase_share=paraphrase_share,
+        paraphrases=str(paraphrases) if paraphrases else "",
         epochs=epochs,
         seed=seed,
         learning_rate=learning_rate,

@@ -60,6 +60,8 @@ class TrainConfig:
     vast_resample: bool = False  # draw fresh VAST rows every epoch (more of VAST, same cost)
     negate_share: float = 0.0  # share of our examples shown each epoch against the opposite
     opposites: str = ""  # JSON Lines of hand-written opposite propositions (policy, opposite)
+    paraphrase_share: float = 0.0  # share of our examples shown with a reworded proposition
+    paraphrases: str = ""  # JSON Lines of hand-written rewordings (policy, paraphrases)
     members: int = 1  # adapters trained with seeds seed, seed+1, ...; inference averages them
     include_ours: bool = True
     epochs: int = 6
@@ -170,6 +172,28 @@ def load_opposites(path: str | Path) -> dict[str, str]:
     return opposites
 
 
+def load_paraphrases(path: str | Path) -> dict[str, list[str]]:
+    """Hand-written rewordings of each policy's proposition, same direction ("ban fur farming"
+    -> "outlaw fur farms")."""
+    paraphrases = {}
+    with Path(path).open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                paraphrases[row["policy"]] = [str(p) for p in row["paraphrases"]]
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise StancetrackError(f"{path}:{number}: bad paraphrase record ({exc})") from None
+    return paraphrases
+
+
+def reworded(example: Example, rng: random.Random, paraphrases: dict[str, list[str]]) -> Example:
+    """The same example with one of its policy's rewordings as the proposition (if any)."""
+    options = paraphrases.get(example.policy)
+    return replace(example, proposition=rng.choice(options)) if options else example
+
+
 def negated(
     example: Example, rng: random.Random, opposites: dict[str, str] | None = None
 ) -> Example:
@@ -193,6 +217,7 @@ class Sources:
     vast: list[Example]
     order: list[int]
     opposites: dict[str, str] = field(default_factory=dict)
+    paraphrases: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def per_epoch(self) -> int:
@@ -211,20 +236,24 @@ def load_sources(config: TrainConfig) -> Sources:
     order = list(range(len(ours) + min(config.vast_samples, len(vast))))
     rng.shuffle(order)
     opposites = load_opposites(config.opposites) if config.opposites else {}
-    return Sources(ours, vast, order, opposites)
+    paraphrases = load_paraphrases(config.paraphrases) if config.paraphrases else {}
+    return Sources(ours, vast, order, opposites, paraphrases)
 
 
 def epoch_examples(sources: Sources, config: TrainConfig, epoch: int) -> list[Example]:
     """What one epoch trains on: our examples, a `negate_share` of them against the opposite
-    proposition (drawn anew each epoch), and `vast_samples` VAST rows (the same rows every
-    epoch, or the next slice of the pool with `vast_resample`)."""
+    proposition and a `paraphrase_share` of the rest against a rewording (drawn anew each
+    epoch), and `vast_samples` VAST rows (the same rows every epoch, or the next slice of the
+    pool with `vast_resample`)."""
     rng = random.Random(config.seed * 1009 + epoch)
-    chosen = [
-        negated(e, rng, sources.opposites)
-        if config.negate_share and rng.random() < config.negate_share
-        else e
-        for e in sources.ours
-    ]
+    chosen = []
+    for e in sources.ours:
+        # No draws when a share is 0, so a seed rebuilds the weights of earlier recipes.
+        if config.negate_share and rng.random() < config.negate_share:
+            e = negated(e, rng, sources.opposites)
+        elif config.paraphrase_share and rng.random() < config.paraphrase_share:
+            e = reworded(e, rng, sources.paraphrases)
+        chosen.append(e)
     vast = sources.vast
     take = min(config.vast_samples, len(vast))
     start = (epoch * take) % len(vast) if config.vast_resample and vast else 0

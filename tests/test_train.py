@@ -130,6 +130,24 @@ def test_negated_examples_take_the_written_opposite_of_their_policy(tmp_path: Pa
         load_opposites(path)
 
 
+def test_epoch_examples_reword_a_share_in_the_same_direction(tmp_path: Path) -> None:
+    from stancetrack.train import Sources, TrainConfig, epoch_examples, load_paraphrases
+
+    path = tmp_path / "paraphrases.jsonl"
+    path.write_text('{"policy": "bags", "paraphrases": ["outlaw plastic bags", "prohibit bags"]}\n')
+    ours = [replace(_example("support"), policy="bags") for _ in range(400)]
+    sources = Sources(ours, [], list(range(400)), paraphrases=load_paraphrases(path))
+    config = TrainConfig(vast_samples=0, paraphrase_share=0.5)
+    shown = epoch_examples(sources, config, 0)
+    reworded = [e for e in shown if e.proposition != "ban plastic bags"]
+    assert 0.4 < len(reworded) / 400 < 0.6
+    assert {e.proposition for e in reworded} == {"outlaw plastic bags", "prohibit bags"}
+    assert all(e.target == "support" for e in shown)  # rewording never flips the label
+    path.write_text('{"policy": "bags", "paraphrases": 3}\n')
+    with pytest.raises(StancetrackError, match="paraphrases.jsonl:1: bad paraphrase record"):
+        load_paraphrases(path)
+
+
 def test_epoch_examples_negate_a_share_and_walk_through_vast() -> None:
     from stancetrack.train import Sources, TrainConfig, epoch_examples
 
@@ -174,7 +192,7 @@ def test_written_opposites_cover_the_training_policies_and_no_held_out_one() -> 
     """Contrast training reads opposites.jsonl: a held-out policy's opposite there would leak
     its wording. The held-out opposites live apart and only training/reads_proposition.py
     reads them."""
-    from stancetrack.train import load_opposites
+    from stancetrack.train import load_opposites, load_paraphrases
 
     data = Path(__file__).parent.parent / "training" / "data"
     opposites = load_opposites(data / "opposites.jsonl")
@@ -188,3 +206,7 @@ def test_written_opposites_cover_the_training_policies_and_no_held_out_one() -> 
     assert all(opposites[p] != propositions[p][1] for p in trained)
     held_out = load_opposites(data / "heldout_opposites.jsonl")
     assert set(held_out) == set(propositions) - trained
+    # Rewordings likewise: training policies only, never the proposition itself.
+    paraphrases = load_paraphrases(data / "paraphrases.jsonl")
+    assert set(paraphrases) == trained
+    assert all(propositions[p][1] not in paraphrases[p] for p in trained)

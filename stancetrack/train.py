@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from stancetrack.classify import (
     FULL_SETTINGS_FILE,
@@ -26,6 +26,7 @@ from stancetrack.classify import (
 )
 from stancetrack.errors import StancetrackError
 
+T = TypeVar("T")
 VAST_LABELS = {"0": "oppose", "1": "support", "2": "neutral"}
 # The model learns four outputs; neutral records whose case says the actor took no position
 # become no_stance, the rest (undecided, conditional, weighing it) stay neutral.
@@ -156,36 +157,34 @@ def load_vast(vast_dir: str | Path, split: str = "train") -> list[tuple[Example,
     return rows
 
 
-def load_opposites(path: str | Path) -> dict[str, str]:
-    """Hand-written opposite propositions by policy id ("ban fur farming" ->
-    "allow fur farming to continue")."""
-    opposites = {}
+def _read_by_policy(
+    path: str | Path, what: str, value: Callable[[dict[str, Any]], T]
+) -> dict[str, T]:
+    """policy id -> value(row) for each line of a JSON Lines file; a bad line is an error that
+    names it."""
+    by_policy = {}
     with Path(path).open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
-                opposites[row["policy"]] = row["opposite"]
+                by_policy[row["policy"]] = value(row)
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise StancetrackError(f"{path}:{number}: bad opposite record ({exc})") from None
-    return opposites
+                raise StancetrackError(f"{path}:{number}: bad {what} record ({exc})") from None
+    return by_policy
+
+
+def load_opposites(path: str | Path) -> dict[str, str]:
+    """Hand-written opposite propositions by policy id ("ban fur farming" ->
+    "allow fur farming to continue")."""
+    return _read_by_policy(path, "opposite", lambda row: str(row["opposite"]))
 
 
 def load_paraphrases(path: str | Path) -> dict[str, list[str]]:
     """Hand-written rewordings of each policy's proposition, same direction ("ban fur farming"
     -> "outlaw fur farms")."""
-    paraphrases = {}
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                paraphrases[row["policy"]] = [str(p) for p in row["paraphrases"]]
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise StancetrackError(f"{path}:{number}: bad paraphrase record ({exc})") from None
-    return paraphrases
+    return _read_by_policy(path, "paraphrase", lambda row: [str(p) for p in row["paraphrases"]])
 
 
 def reworded(example: Example, rng: random.Random, paraphrases: dict[str, list[str]]) -> Example:

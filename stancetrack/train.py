@@ -107,30 +107,37 @@ def training_target(label: str, case: str | None) -> str:
     return label
 
 
-def load_labelled(path: str | Path) -> list[Example]:
-    """Our JSON Lines: actor, proposition, text, label per line."""
-    examples = []
+def _json_lines(path: str | Path, what: str, build: Callable[[dict[str, Any]], T]) -> list[T]:
+    """build(row) for each non-blank line of a JSON Lines file; a bad line is an error that
+    names the file and line."""
+    built = []
     with Path(path).open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
-                examples.append(
-                    Example(
-                        row["actor"],
-                        row["proposition"],
-                        row["text"],
-                        row["label"],
-                        training_target(row["label"], row.get("case")),
-                        row.get("mention", ""),
-                        row.get("policy", ""),
-                        row.get("case", ""),
-                    )
-                )
-            except (json.JSONDecodeError, KeyError) as exc:
-                raise StancetrackError(f"{path}:{number}: bad labelled record ({exc})") from None
-    return examples
+                built.append(build(json.loads(line)))
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise StancetrackError(f"{path}:{number}: bad {what} record ({exc})") from None
+    return built
+
+
+def load_labelled(path: str | Path) -> list[Example]:
+    """Our JSON Lines: actor, proposition, text, label per line."""
+    return _json_lines(
+        path,
+        "labelled",
+        lambda row: Example(
+            row["actor"],
+            row["proposition"],
+            row["text"],
+            row["label"],
+            training_target(row["label"], row.get("case")),
+            row.get("mention", ""),
+            row.get("policy", ""),
+            row.get("case", ""),
+        ),
+    )
 
 
 def load_vast(vast_dir: str | Path, split: str = "train") -> list[tuple[Example, str]]:
@@ -157,34 +164,20 @@ def load_vast(vast_dir: str | Path, split: str = "train") -> list[tuple[Example,
     return rows
 
 
-def _read_by_policy(
-    path: str | Path, what: str, value: Callable[[dict[str, Any]], T]
-) -> dict[str, T]:
-    """policy id -> value(row) for each line of a JSON Lines file; a bad line is an error that
-    names it."""
-    by_policy = {}
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                by_policy[row["policy"]] = value(row)
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise StancetrackError(f"{path}:{number}: bad {what} record ({exc})") from None
-    return by_policy
-
-
 def load_opposites(path: str | Path) -> dict[str, str]:
     """Hand-written opposite propositions by policy id ("ban fur farming" ->
     "allow fur farming to continue")."""
-    return _read_by_policy(path, "opposite", lambda row: str(row["opposite"]))
+    return dict(_json_lines(path, "opposite", lambda row: (row["policy"], str(row["opposite"]))))
 
 
 def load_paraphrases(path: str | Path) -> dict[str, list[str]]:
     """Hand-written rewordings of each policy's proposition, same direction ("ban fur farming"
     -> "outlaw fur farms")."""
-    return _read_by_policy(path, "paraphrase", lambda row: [str(p) for p in row["paraphrases"]])
+    return dict(
+        _json_lines(
+            path, "paraphrase", lambda row: (row["policy"], [str(p) for p in row["paraphrases"]])
+        )
+    )
 
 
 def reworded(example: Example, rng: random.Random, paraphrases: dict[str, list[str]]) -> Example:

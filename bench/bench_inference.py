@@ -1,6 +1,6 @@
-"""Pairs per second of the default model, fp32 against bf16, on real evidence-length text.
+"""Pairs per second of a packaged model, fp32 against bf16, on real evidence-length text.
 
-python bench/bench_inference.py [--pairs 512] [--batch 32]
+python bench/bench_inference.py [--model default|fast] [--pairs 512] [--batch 32]
 """
 
 import argparse
@@ -19,6 +19,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pairs", type=int, default=512)
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--model", default="default", help="default, fast or a model folder")
     args = parser.parse_args()
     rows = [json.loads(line) for line in (REPO / "training/data/heldout.jsonl").open()]
     pairs = [
@@ -33,7 +34,7 @@ def main() -> None:
     )
     results = {}
     for precision in ("fp32", "bf16"):
-        classifier = load_classifier("default", precision=precision, batch_size=args.batch)
+        classifier = load_classifier(args.model, precision=precision, batch_size=args.batch)
         classifier.predict(pairs[: args.batch])  # warm-up
         start = time.perf_counter()
         probs = classifier.predict(pairs)

@@ -1,6 +1,6 @@
 """Throughput of `stancetrack run`, the cost of a re-run, and peak memory.
 
-    python bench/bench_pipeline.py [--articles 300] [--rerun-articles 10000]
+    python bench/bench_pipeline.py [--model default|fast] [--articles 300] [--rerun-articles 10000]
 
 Builds synthetic ~600-word articles from shuffled sentences: 20% from the fixture corpus
 (tracked actors and policies), the rest from the labelled training sentences (other actors).
@@ -63,7 +63,7 @@ def write_articles(path: Path, count: int, seed: int, tracked_share: float) -> N
             )
 
 
-def timed_run(db: Path, inputs: Path) -> tuple[float, str, float]:
+def timed_run(db: Path, inputs: Path, model: str) -> tuple[float, str, float]:
     command = [
         "/usr/bin/time",
         "-f",
@@ -71,6 +71,8 @@ def timed_run(db: Path, inputs: Path) -> tuple[float, str, float]:
         str(EXE),
         "--db",
         str(db),
+        "--model",
+        model,
         "--config",
         str(REPO / "fixtures/watchlist.toml"),
         "run",
@@ -91,6 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=300)
     parser.add_argument("--rerun-articles", type=int, default=10000)
+    parser.add_argument("--model", default="default", help="default, fast or a model folder")
     parser.add_argument(
         "--tracked-share",
         type=float,
@@ -102,7 +105,7 @@ def main() -> None:
         root = Path(folder)
         inputs = root / "articles.jsonl"
         write_articles(inputs, args.articles, seed=1, tracked_share=args.tracked_share)
-        elapsed, counts, peak = timed_run(root / "a.db", inputs)
+        elapsed, counts, peak = timed_run(root / "a.db", inputs, args.model)
         print(
             f"first run, {args.articles} articles: {elapsed:.1f} s "
             f"({args.articles / elapsed:.1f} articles/s incl. start-up and model load), "
@@ -119,12 +122,12 @@ def main() -> None:
         )
         ingest_seconds = time.perf_counter() - start
         print(f"ingest {args.rerun_articles} articles: {ingest_seconds:.1f} s")
-        elapsed, counts, peak = timed_run(root / "b.db", big)
+        elapsed, counts, peak = timed_run(root / "b.db", big, args.model)
         print(
             f"analyse {args.rerun_articles} stored articles: {elapsed:.1f} s, "
             f"peak RSS {peak:.0f} MB"
         )
-        elapsed, counts, peak = timed_run(root / "b.db", big)
+        elapsed, counts, peak = timed_run(root / "b.db", big, args.model)
         print(
             f"re-run over the same {args.rerun_articles} articles: {elapsed:.1f} s, "
             f"peak RSS {peak:.0f} MB"

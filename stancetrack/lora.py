@@ -1,4 +1,4 @@
-"""Low-rank adapters (LoRA) over the base MiniLM, without a PEFT dependency.
+"""Low-rank adapters (LoRA) over a base encoder (BERT or MPNet), without a PEFT dependency.
 
 Training wraps the attention and feed-forward projections in `LoRALinear`; shipping saves only
 the low-rank matrices plus the freshly trained pooler and classifier head. Loading merges
@@ -10,11 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
+# The attention and feed-forward projections of each layer, as BERT (MiniLM) and MPNet name them.
+LAYER_PREFIXES = ("bert.encoder.layer.", "mpnet.encoder.layer.")
 TARGET_SUFFIXES = (
     "attention.self.query",
     "attention.self.key",
     "attention.self.value",
     "attention.output.dense",
+    "attention.attn.q",
+    "attention.attn.k",
+    "attention.attn.v",
+    "attention.attn.o",
     "intermediate.dense",
     "output.dense",
 )
@@ -23,7 +29,7 @@ FULL_PREFIXES = ("bert.pooler.", "classifier.")
 
 
 def is_target(module_name: str) -> bool:
-    return module_name.startswith("bert.encoder.layer.") and module_name.endswith(TARGET_SUFFIXES)
+    return module_name.startswith(LAYER_PREFIXES) and module_name.endswith(TARGET_SUFFIXES)
 
 
 def add_adapters(model: Any, rank: int, alpha: float, dropout: float = 0.1) -> list[str]:

@@ -12,10 +12,10 @@ def test_merged_adapter_reproduces_the_trained_lora_model(tmp_path: Path) -> Non
     """What training computes (base + LoRA branch) is what inference loads (merged weights)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from stancetrack.classify import base_model_dir
+    from stancetrack.bases import base_model_dir
 
     torch.manual_seed(0)
-    base = base_model_dir()
+    base = base_model_dir("minilm")
     model = AutoModelForSequenceClassification.from_pretrained(
         base, num_labels=3, id2label=dict(enumerate(LABELS)), use_safetensors=True
     )

@@ -66,7 +66,13 @@ def test_a_short_training_run_writes_an_ensemble_that_loads_and_marks(tmp_path: 
     ]
     data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     config = TrainConfig(
-        data=str(data), vast_samples=0, epochs=1, batch_size=4, eval_data=str(data), members=2
+        data=str(data),
+        base="minilm",  # the small base keeps the test quick; bases.py tests cover MPNet's
+        vast_samples=0,
+        epochs=1,
+        batch_size=4,
+        eval_data=str(data),
+        members=2,
     )
     summary = train(config, tmp_path / "adapter", log=lambda _: None)
     assert summary["mark_actor"] is True and len(summary["eval_macro_f1_by_epoch"]) == 1
@@ -169,13 +175,17 @@ def test_epoch_examples_negate_a_share_and_walk_through_vast() -> None:
 
 
 def test_the_train_command_defaults_to_the_recipe_that_ships() -> None:
-    """`stancetrack train` without options must rebuild the shipped model's recipe."""
+    """`stancetrack train` without options must rebuild the shipped default model's recipe."""
     import inspect
 
     from stancetrack import cli
+    from stancetrack.classify import PACKAGED_MODEL_DIR
     from stancetrack.train import TrainConfig
 
     recipe = TrainConfig()
+    shipped = json.loads((PACKAGED_MODEL_DIR / "config.json").read_text())["recipe"]
+    for name in ("base", "epochs", "seed", "learning_rate", "lora_rank", "vast_samples"):
+        assert shipped[name] == getattr(recipe, name), name
     checked = 0
     for name, parameter in inspect.signature(cli.train).parameters.items():
         if not hasattr(recipe, name):

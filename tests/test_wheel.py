@@ -29,6 +29,7 @@ def test_wheel_ships_migrations_and_model_and_upgrades_a_database(tmp_path: Path
     names = zipfile.ZipFile(wheel).namelist()
     assert "stancetrack/_migrations/versions/0001_initial_schema.py" in names
     assert "stancetrack/model/adapter.safetensors" in names
+    assert "stancetrack/model-fast/adapter.safetensors" in names
     target = tmp_path / "site"
     subprocess.run(
         [

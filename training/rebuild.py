@@ -1,12 +1,14 @@
-"""Rebuild the shipped stance model and its model card, with every figure the card reports.
+"""Rebuild a shipped stance model and the model card, with every figure the card reports.
 
-    python training/rebuild.py                 # train (about 31 min on 2 cores), evaluate, card
+    python training/rebuild.py                 # train the default (about 70 min on 2 cores)
+    python training/rebuild.py --model fast    # train the fast MiniLM model (about 31 min)
     python training/rebuild.py --skip-train    # re-measure the shipped model only
     python training/rebuild.py --baselines     # also the VAST-only model, TF-IDF, untrained head
 
-Reads ../shared/data/vast in place (research use); writes stancetrack/model/adapter.safetensors,
-stancetrack/model/config.json, training/metrics.json and stancetrack/model/MODEL_CARD.md.
-Not run by the tests or CI.
+Reads ../shared/data/vast in place (research use); writes the adapter and config.json into
+stancetrack/model/ (default) or stancetrack/model-fast/ (fast), its figures into
+training/metrics.json ("shipped" or "fast") and stancetrack/model/MODEL_CARD.md, which covers
+both. Not run by the tests or CI.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,7 +31,7 @@ sys.path.insert(0, str(REPO))
 from agreement import agreement, article_agreement  # noqa: E402  (training/ is on sys.path)
 
 from stancetrack.classify import (  # noqa: E402
-    PACKAGED_MODEL_DIR,
+    PACKAGED_MODELS,
     StancePair,
     TransformerClassifier,
     adapter_config,
@@ -52,6 +55,11 @@ METRICS = REPO / "training" / "metrics.json"
 # Article-level gold: the demo fixtures, and the unseen set written after the model was frozen
 # (other topics, its own watchlist; nothing in it shaped the data, the recipe or the rules).
 ARTICLE_SETS = {"fixtures": REPO / "fixtures", "unseen": REPO / "fixtures" / "unseen"}
+
+
+# Where each packaged model lives, the recipe that rebuilds it and its key in metrics.json.
+RECIPES = {"default": TrainConfig(), "fast": TrainConfig(base="minilm", epochs=6)}
+METRICS_KEY = {"default": "shipped", "fast": "fast"}
 
 
 # The data was written in rounds; held-out figures per round keep models comparable on the
@@ -146,15 +154,15 @@ def article_scores(model: str, aggregation: str, corpus: str = "fixtures") -> di
         return scores.as_dict()
 
 
-def member_scores(heldout) -> list[dict]:
-    """Each ensemble member of the shipped model on its own, so the ensemble's gain shows."""
-    members = adapter_config().get("members") or []
+def member_scores(model_dir: Path, heldout) -> list[dict]:
+    """Each ensemble member of a shipped model on its own, so the ensemble's gain shows."""
+    members = adapter_config(model_dir).get("members") or []
     if len(members) < 2:
         return []
     results = []
     for index, member in enumerate(members):
         with tempfile.TemporaryDirectory() as folder:
-            member_folder(PACKAGED_MODEL_DIR, index, folder)
+            member_folder(model_dir, index, folder)
             model = TransformerClassifier(resolve_model(folder), precision="fp32")
             results.append(
                 {
@@ -185,6 +193,7 @@ def tfidf_baseline(train_examples, test_examples) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=sorted(RECIPES), default="default")
     parser.add_argument("--skip-train", action="store_true")
     parser.add_argument("--baselines", action="store_true")
     parser.add_argument("--vast-dir", default=str(REPO.parent / "shared" / "data" / "vast"))
@@ -202,37 +211,38 @@ def main() -> int:
     )
     args = parser.parse_args()
     metrics = json.loads(METRICS.read_text()) if METRICS.exists() else {}
-    config = TrainConfig(
+    config = replace(
+        RECIPES[args.model],
         data=str(DATA / "train.jsonl"),
         vast_dir=args.vast_dir,
         eval_data=str(DATA / "heldout.jsonl"),  # logged per epoch only; never trained on
     )
+    model_dir = PACKAGED_MODELS[args.model]
     if args.from_dir or not args.skip_train:
-        for stale in PACKAGED_MODEL_DIR.glob("adapter*.safetensors"):
+        for stale in model_dir.glob("adapter*.safetensors"):
             stale.unlink()  # an ensemble may be replaced by fewer members
     if args.from_dir:
-        combine_adapters(args.from_dir, PACKAGED_MODEL_DIR)
+        combine_adapters(args.from_dir, model_dir)
     elif not args.skip_train:
-        summary = train(config, PACKAGED_MODEL_DIR)
-        metrics["train_seconds"] = summary["train_seconds"]
+        train(config, model_dir)
     heldout = load_labelled(DATA / "heldout.jsonl")
-    shipped = TransformerClassifier(resolve_model("default"), precision="fp32")
+    shipped = TransformerClassifier(resolve_model(args.model), precision="fp32")
     heldout_overall, heldout_by_round = heldout_scores(shipped, heldout)
-    metrics["shipped"] = {
+    metrics[METRICS_KEY[args.model]] = {
         "name": shipped.name,
         "hash": shipped.hash,
         "size_mb": round(
-            sum(f.stat().st_size for f in PACKAGED_MODEL_DIR.glob("adapter*.safetensors")) / 1e6, 2
+            sum(f.stat().st_size for f in model_dir.glob("adapter*.safetensors")) / 1e6, 2
         ),
-        "members": len(adapter_files(adapter_config())),
+        "members": len(adapter_files(adapter_config(model_dir))),
         "heldout": heldout_overall,
         "heldout_by_round": heldout_by_round,
         "heldout_opposites": opposite_scores(shipped, heldout),
         "vast_test": vast_scores(shipped, args.vast_dir),
-        "articles_weighted": article_scores("default", "weighted"),
-        "articles_mean": article_scores("default", "mean"),
-        "articles_unseen": article_scores("default", "weighted", "unseen"),
-        "each_member": member_scores(heldout),
+        "articles_weighted": article_scores(args.model, "weighted"),
+        "articles_mean": article_scores(args.model, "mean"),
+        "articles_unseen": article_scores(args.model, "weighted", "unseen"),
+        "each_member": member_scores(model_dir, heldout),
     }
     if args.baselines:
         metrics["baselines"] = baselines(config, heldout, args.vast_dir, args.vast_only_dir)
@@ -253,8 +263,6 @@ def main() -> int:
 
 def compare_full(config: TrainConfig, heldout, full_dir: str | None) -> dict:
     """The same data and schedule with every weight trained, saved in fp16."""
-    from dataclasses import replace
-
     folder = Path(full_dir) if full_dir else REPO / "training" / "runs" / "full-finetune"
     if not full_dir:
         train(replace(config, method="full"), folder)
@@ -271,18 +279,19 @@ def baselines(config: TrainConfig, heldout, vast_dir: str, vast_only_dir: str | 
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from stancetrack.classify import LABELS, base_model_dir
+    from stancetrack.bases import base_model_dir
+    from stancetrack.classify import LABELS
 
-    out: dict = {}
+    out: dict = {"base": config.base}
     train_examples = load_labelled(DATA / "train.jsonl")
     out["tfidf_logreg_ours"] = {"heldout": tfidf_baseline(train_examples, heldout)}
     vast_train = [e for e, _ in load_vast(vast_dir, "train")]
     vast_test = [e for e, _ in load_vast(vast_dir, "test")]
     out["tfidf_logreg_vast"] = {"vast_test": tfidf_baseline(vast_train, vast_test)["macro_f1"]}
-    # The untrained head: base MiniLM with a freshly initialised classifier (seeded).
+    # The untrained head: the base encoder with a freshly initialised classifier (seeded).
     torch.manual_seed(config.seed)
     with tempfile.TemporaryDirectory() as folder:
-        base = base_model_dir()
+        base = base_model_dir(config.base)
         model = AutoModelForSequenceClassification.from_pretrained(
             base, num_labels=3, id2label=dict(enumerate(LABELS)), use_safetensors=True
         )
@@ -295,6 +304,7 @@ def baselines(config: TrainConfig, heldout, vast_dir: str, vast_only_dir: str | 
         folder = vast_only_dir or scratch
         if not vast_only_dir:
             vast_only = TrainConfig(
+                base=config.base,
                 data=config.data,
                 vast_dir=vast_dir,
                 include_ours=False,

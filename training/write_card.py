@@ -182,7 +182,7 @@ def main() -> None:
             f"{second['accuracy_sure']:.3f} on the {second['n_sure']} it was sure of. The "
             "second annotator was another assistant session working from the same guide, so "
             "this bounds label noise, not how differently a newsroom analyst might read a "
-            "sentence. Label noise is therefore not what keeps the model under 0.85."
+            "sentence. The held-out figures therefore measure the models, not label noise."
         )
     members = config.get("members") or [
         {"seed": recipe["seed"], "eval_macro_f1_by_epoch": config.get("eval_macro_f1_by_epoch")}
@@ -256,13 +256,19 @@ def main() -> None:
     opposites_text = ""
     if opposites:
         opposites_text = (
-            "\n- It reads the direction of the reported action more than the wording of the "
-            "proposition. Against a written opposite of each held-out proposition "
-            '("keep water services in private hands" for "return water services to public '
-            'ownership", support and oppose swapped in the gold) held-out macro-F1 falls from '
-            f"{f1(heldout)} to {f1(opposites)} (`python training/reads_proposition.py`). Phrase a "
-            "watchlist proposition as the change being debated (send, ban, join, raise, lift), "
-            "as nearly all the training propositions do, not as keeping the status quo."
+            "\n- It still leans on the direction of the reported action as well as on the "
+            "wording of the proposition. Against a written opposite of each held-out "
+            'proposition ("keep water services in private hands" for "return water services to '
+            'public ownership", support and oppose swapped in the gold) held-out macro-F1 falls '
+            f"from {f1(heldout)} to {f1(opposites)}"
+            + (
+                f" (`fast`: {f1(fast['heldout_opposites'])})"
+                if fast.get("heldout_opposites")
+                else ""
+            )
+            + " (`python training/reads_proposition.py`). Phrase a watchlist proposition as the "
+            "change being debated (send, ban, join, raise, lift), as nearly all the training "
+            "propositions do, not as keeping the status quo."
         )
     tried = metrics.get("tried") or []
     tried_text = ""
@@ -391,27 +397,29 @@ Published VAST references: TGA-Net about 0.67 (all), JointCL 0.72 (zero-shot).
 
 ## Limits
 - English only.
-- Actor marks fixed most of the "someone else's stance" errors of the previous model (a Baltic
-  appeal to Berlin, a Kremlin warning to Seoul now read as no position of the tracked actor).
-  What remains on the fixtures: an undecided minister ("good reasons both for and against, a
-  decision soon") read as oppose; a negated backing ("should no longer count on Turkey's
-  backing") read as support; rejecting a *link* to the policy read as rejecting the policy;
-  a related act (Soviet-era tanks) read as the tracked one (Leopards).
-- On held-out sentences two thirds of the errors are support <-> oppose: the polarity of the
-  action has to be combined with the polarity of the proposition ("lifted the ban" on
-  "ban X").{opposites_text}
-- Trained on news sentences. Sentences naming the actor only by a pronoun
-  are not extracted, so they are not seen.
+- On held-out sentences (151 wrong of 2,149) the errors no longer cluster in support <->
+  oppose (67 of the 151); most are about whose position a sentence carries (two actors in one
+  sentence, another actor's stance) and where neutral ends (a session that ended "without
+  taking up" a decision read as oppose).{opposites_text}
+- On the fixture articles four of 63 labels are missed: a related act (Soviet-era tanks given
+  to Ukraine) read as support for the tracked one; a background refusal inside an interview
+  about conditions read as oppose; a third party's hopes (Kyiv's, NATO's secretary general's)
+  taken as the tracked actor's.
+- On the unseen articles (read once, after measuring, and not acted on) the misses are of three
+  kinds. An actor present only as the object of someone else's statement (Finland in
+  Erdogan's remarks on its application) read as no position where the gold credits its own
+  standing application. A background fact ("has supplied ... since last May") read as no
+  position. A limit on scope ("should cover only the bases from which Ukraine is attacked")
+  read as oppose. Two labels were lost to the watchlist, written before the articles: its
+  keywords did not cover "bases in Russia" or "use them against Russia", so extraction found no
+  sentence and the pair counted as neutral.
+- Trained on news sentences. Sentences naming the actor only by a pronoun are not extracted, so
+  they are not seen.
 - The fixture articles were written by the same team as the training data (different topics):
   the article-level figure is an in-house measure, not an independent benchmark.
-- On the unseen articles (read once, after measuring, and not acted on) the misses are of three
-  kinds. A reported authorisation phrased as the end of a limit ("authorised ... lifting a
-  restriction") read as oppose. An actor present only as the other party in someone else's
-  statement (a prime minister at the news conference where the chancellor refuses) given that
-  statement's stance. A background fact ("has supplied ... since last May") read as no position.
-  Two labels were lost to the watchlist, written before the articles: its keywords did not
-  cover "bases in Russia" or "use them against Russia", and it left out a foreign minister
-  appointed later, so extraction found no sentence and the pair counted as neutral.
+- `fast` (MiniLM) makes the same kinds of errors more often: 364 of the 2,149 held-out
+  sentences, two thirds of them support <-> oppose, and it reads mostly the direction of the
+  action (0.427 against written opposites, see above).
 """
     (MODEL / "MODEL_CARD.md").write_text(card)
 

@@ -371,7 +371,7 @@ def load_adapter_models(folder: Path = PACKAGED_MODEL_DIR) -> tuple[list[Any], A
     from stancetrack.lora import merge_adapter
 
     card = adapter_config(folder)
-    base_key = card.get("base", UNNAMED_BASE)  # adapters written before MPNet have no key
+    base_key = card.get("base", UNNAMED_BASE)
     base = base_model_dir(base_key)
     labels = card["labels"]
     models = []

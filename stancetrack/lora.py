@@ -1,7 +1,7 @@
 """Low-rank adapters (LoRA) over a base encoder (BERT or MPNet), without a PEFT dependency.
 
 Training wraps the attention and feed-forward projections in `LoRALinear`; shipping saves only
-the low-rank matrices plus the freshly trained pooler and classifier head. Loading merges
+the low-rank matrices plus the freshly trained classifier head (and BERT's pooler). Loading merges
 `W + scale * B @ A` into the base weights once, so inference runs the plain BERT graph.
 torch is imported inside the functions: this module is imported only by code that classifies.
 """

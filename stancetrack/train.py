@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from stancetrack.bases import UNNAMED_BASE
+from stancetrack.bases import UNNAMED_BASE, base_encoder, base_model_dir
 from stancetrack.classify import (
     FULL_SETTINGS_FILE,
     LABELS,
@@ -313,7 +313,6 @@ def _fit(config: TrainConfig, log: Callable[[str], None]) -> tuple[Any, Any, dic
     import torch
     from transformers import AutoTokenizer
 
-    from stancetrack.bases import base_model_dir
     from stancetrack.classify import base_classifier
     from stancetrack.lora import FULL_PREFIXES, add_adapters
     from stancetrack.quiet import quiet_transformers
@@ -454,8 +453,6 @@ def train(
 
 def adapter_settings(config: TrainConfig) -> dict[str, Any]:
     """What inference needs to know about adapters trained with `config`."""
-    from stancetrack.bases import base_encoder
-
     base = base_encoder(config.base)
     return {
         "version": time.strftime("%Y.%m.%d"),

@@ -2,7 +2,7 @@
 
 Training wraps the attention and feed-forward projections in `LoRALinear`; shipping saves only
 the low-rank matrices plus the freshly trained classifier head (and BERT's pooler). Loading merges
-`W + scale * B @ A` into the base weights once, so inference runs the plain BERT graph.
+`W + scale * B @ A` into the base weights once, so inference runs the plain encoder graph.
 torch is imported inside the functions: this module is imported only by code that classifies.
 """
 

@@ -236,6 +236,7 @@ def ingest(
         )
     )
     _print_counts(result.counts)
+    _report_skipped(result)
     _report_rejections(result)
     if result.rejected:
         raise typer.Exit(EXIT_ERROR)
@@ -277,30 +278,62 @@ def run(
 ) -> None:
     """Ingest, analyse, detect shifts and report in one recorded run (for cron).
 
+    The report lists what changed since the last report a run delivered, so an alert whose
+    report could not be written is reported again by the next run.
+
     Example: stancetrack run inbox/ --report today.md --fail-on-shift
     """
+    from stancetrack.deliver import check_writable
     from stancetrack.runs import run_job
 
     state: State = ctx.obj
+    fmt = _format_for(report_file) if report_file is not None else None
+    if report_file is not None:
+        check_writable(report_file)  # before any work: a bad target must not cost the alert
     engine = state.engine()
     settings = state.settings(min_evidence=min_evidence, min_score_change=min_score_change)
     result = _run_with_progress(
         lambda progress: run_job(engine, paths, settings, strict=strict, progress=progress)
     )
     _print_counts(result.counts)
+    _report_skipped(result)
     _report_rejections(result)
-    report = _build_report(state, engine, run_id=result.run_id)
-    if report_file is not None:
-        _write_report(report, _format_for(report_file), report_file)
-        stdout.print(f"report written to {report_file}")
-    else:
-        from stancetrack.report import render_terminal
-
-        render_terminal(report, stdout)
+    changes = _deliver_run_report(state, engine, result.run_id, report_file, fmt)
     if result.rejected:
         raise typer.Exit(EXIT_ERROR)
-    if fail_on_shift and result.new_or_retracted_shifts:
+    if fail_on_shift and (changes["new"] or changes["retracted"]):
         raise typer.Exit(EXIT_SHIFT)
+
+
+def _deliver_run_report(
+    state: State, engine: Any, run_id: int, target: Path | None, fmt: ReportFormat | None
+) -> dict[str, Any]:
+    """Write the run's report and record the delivery; returns its changes."""
+    from stancetrack.deliver import STDOUT, write_atomically
+    from stancetrack.report import RENDERERS, render_terminal
+    from stancetrack.runs import mark_delivered, run_report
+
+    report = run_report(engine, _load_watchlist_if_present(state), run_id)
+    if target is not None and fmt is not None:
+        write_atomically(target, RENDERERS[fmt.value](report))
+        mark_delivered(engine, run_id, str(target), fmt.value)
+        stdout.print(f"report written to {target}", highlight=False)
+    else:
+        render_terminal(report, stdout)
+        mark_delivered(engine, run_id, STDOUT, ReportFormat.terminal.value)
+    return dict(report["changes_since_previous_run"])
+
+
+def _report_skipped(result: Any) -> None:
+    if not result.skipped:
+        return
+    shown = ", ".join(s.location for s in result.skipped[:3])
+    more = f" and {len(result.skipped) - 3} more" if len(result.skipped) > 3 else ""
+    stderr.print(
+        f"skipped {len(result.skipped)} files that are not articles ({shown}{more})",
+        highlight=False,
+        markup=False,
+    )
 
 
 def _format_for(path: Path) -> ReportFormat:
@@ -329,11 +362,12 @@ def _build_report(
     from stancetrack.store import session_scope
 
     watchlist = _load_watchlist_if_present(state)
-    with session_scope(engine) as session:
+    with session_scope(engine, read_only=True) as session:
         return build_report(session, watchlist, report_filter, run_id=run_id)
 
 
 def _write_report(report: dict[str, Any], fmt: ReportFormat, output: Path | None) -> None:
+    from stancetrack.deliver import write_atomically
     from stancetrack.report import RENDERERS, render_terminal
 
     if fmt is ReportFormat.terminal:
@@ -343,7 +377,7 @@ def _write_report(report: dict[str, Any], fmt: ReportFormat, output: Path | None
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_atomically(output, text)
 
 
 @app.command()
@@ -377,6 +411,10 @@ def report(
         raise typer.BadParameter(
             f"not a date (YYYY-MM-DD): {since}", param_hint="--since"
         ) from None
+    if output is not None:
+        from stancetrack.deliver import check_writable
+
+        check_writable(output)
     engine = state.engine()
     flt = ReportFilter(since=since_date, last_run=last_run, actor=actor, policy=policy)
     data = _build_report(state, engine, run_id=run_id, report_filter=flt)
@@ -427,9 +465,11 @@ def timeline(
 
     Example: stancetrack timeline south-korea lethal-aid-ukraine --plot sk.png
     """
-    from stancetrack.timeline import load_timeline
+    from stancetrack.timeline import check_plot_target, load_timeline
 
     state: State = ctx.obj
+    if plot is not None:
+        check_plot_target(plot)
     watchlist = _load_watchlist_if_present(state)
     data = load_timeline(state.engine(), actor, policy, watchlist)
     from rich.table import Table
@@ -620,9 +660,47 @@ def train(
     train_model(config, output, log=lambda line: stderr.print(line, highlight=False))
 
 
+def _on_signal(signum: int, _frame: Any) -> None:
+    import signal
+
+    from stancetrack.errors import Interrupted
+
+    if signum == signal.SIGINT:
+        raise Interrupted("interrupted (Ctrl-C)", EXIT_INTERRUPTED)
+    raise Interrupted(f"terminated ({signal.Signals(signum).name})", 128 + signum)
+
+
+def _install_signal_handlers() -> dict[int, Any]:
+    """SIGINT, SIGTERM and SIGHUP unwind the command: the run is recorded as failed with the
+    reason, work committed so far is kept, and the exit code is 128 + the signal number.
+
+    Ctrl-C gets its own exception rather than KeyboardInterrupt, which Typer would turn into a
+    silent exit 130. A signal ignored at start (a background job's SIGINT) stays ignored.
+    """
+    import signal
+
+    previous = {}
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+            previous[number] = signal.signal(number, _on_signal)
+    return previous
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one place turns errors into exit codes and one-line messages."""
-    from stancetrack.errors import StancetrackError
+    import signal
+
+    previous = _install_signal_handlers()
+    try:
+        _main(argv)
+    finally:  # a caller embedding the CLI (tests, notebooks) gets its own handlers back
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _main(argv: list[str] | None) -> None:
+    from stancetrack.errors import Interrupted, StancetrackError
 
     debug = os.environ.get("STANCETRACK_DEBUG") == "1"
     try:
@@ -635,11 +713,27 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, typer.Abort):
         stderr.print("Interrupted; everything committed before now is kept.")
         sys.exit(EXIT_INTERRUPTED)
+    except Interrupted as exc:
+        if exc.exit_code == EXIT_INTERRUPTED:
+            stderr.print("Interrupted; everything committed before now is kept.")
+        else:
+            stderr.print(f"Stopped: {exc}; everything committed before now is kept.", markup=False)
+        sys.exit(exc.exit_code)
     except typer.TyperException as exc:  # usage errors: bad option, missing argument
         show = getattr(exc, "show", None)
         if show is not None:
             show()
         sys.exit(getattr(exc, "exit_code", 2))
+    except BrokenPipeError:
+        # stdout was closed early (`stancetrack report | head`): nothing left to say.
+        sys.stderr.close()
+        sys.exit(EXIT_ERROR)
+    except OSError as exc:
+        if debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        stderr.print(f"Error: {where}{exc.strerror or exc}", highlight=False, markup=False)
+        sys.exit(EXIT_ERROR)
     except Exception as exc:
         if debug:
             raise

@@ -31,3 +31,15 @@ class EvaluationError(StancetrackError):
 
 class NotFoundError(StancetrackError):
     """An actor, policy or run named on the command line does not exist."""
+
+
+class Interrupted(BaseException):  # noqa: N818 - like KeyboardInterrupt, not an error
+    """The process was told to stop (SIGTERM, SIGHUP): unwinds like Ctrl-C, with its reason."""
+
+    def __init__(self, reason: str, exit_code: int) -> None:
+        super().__init__(reason)
+        self.exit_code = exit_code
+
+
+class OutputError(StancetrackError):
+    """A report, plot or other output cannot be written where it was asked to go."""

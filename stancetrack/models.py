@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Date,
     DateTime,
     Float,
@@ -46,6 +47,10 @@ class Run(Base):
     watchlist_hash: Mapped[str | None] = mapped_column(String(64))
     counts: Mapped[str] = mapped_column(Text, default="{}")  # JSON object of counters
     error: Mapped[str | None] = mapped_column(Text)
+    # Who runs it: a later run tells a live run from a killed one by these (runs.py).
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Article(Base):
@@ -55,7 +60,9 @@ class Article(Base):
     url: Mapped[str | None] = mapped_column(String(2000), index=True)
     title: Mapped[str | None] = mapped_column(String(1000))
     source: Mapped[str | None] = mapped_column(String(300))
-    published_at: Mapped[date] = mapped_column(Date, index=True)
+    published_at: Mapped[date] = mapped_column(Date, index=True)  # publication date in UTC
+    # The timestamp as the source gave it, ISO 8601 with its UTC offset; NULL for a bare date.
+    published_time: Mapped[str | None] = mapped_column(String(40))
     language: Mapped[str] = mapped_column(String(8), default="en")
     text: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -65,6 +72,22 @@ class Article(Base):
     # Wire copies: points at the earliest article of the same near-duplicate cluster.
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"), index=True)
     minhash: Mapped[bytes | None] = mapped_column()
+
+
+class ArticleBand(Base):
+    """One locality-sensitive-hashing band of an article's MinHash: wire copies share a band.
+
+    Looking candidates up by band hash (an indexed query) instead of comparing with every
+    article in the date window keeps ingest speed flat as the database grows.
+    """
+
+    __tablename__ = "article_bands"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)
+    band_hash: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
 class RejectedInput(Base):
@@ -142,6 +165,9 @@ class Analysis(Base):
     track_fingerprint: Mapped[str] = mapped_column(String(64))
     model_hash: Mapped[str] = mapped_column(String(64))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    # "claimed" while a run works on it, "done" once its evidence and stance are stored: runs
+    # that overlap share pending work instead of doing it twice (pipeline.claim_work).
+    status: Mapped[str] = mapped_column(String(16), default="done", server_default="done")
 
 
 class Evidence(Base):
@@ -193,6 +219,19 @@ class Stance(Base):
     model_name: Mapped[str] = mapped_column(String(300))
     model_hash: Mapped[str] = mapped_column(String(64), index=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+
+
+class Delivery(Base):
+    """A change report that `run` wrote out: what later runs report as new is counted from here,
+    so an alert whose report could not be written is reported again by the next run."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    target: Mapped[str] = mapped_column(String(2000))  # file path, or "stdout"
+    format: Mapped[str] = mapped_column(String(16))
+    delivered_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Shift(Base):

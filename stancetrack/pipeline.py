@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import delete, select
+from sqlalchemy import Insert, delete, select, update
 from sqlalchemy.orm import Session
 
 from stancetrack.aggregate import aggregate_stance
@@ -26,10 +26,12 @@ from stancetrack.models import (
     Article,
     Evidence,
     Policy,
+    Run,
     Stance,
     Track,
 )
 from stancetrack.shifts import ReconcileResult, StancePoint, detect_shifts, reconcile
+from stancetrack.store import dead_run_ids, serialize
 from stancetrack.watchlist import ActorSpec, PolicySpec, Watchlist, track_fingerprint
 
 ARTICLE_BATCH = 64  # articles per classify-and-commit batch: bounds memory and lost work
@@ -48,6 +50,7 @@ class SyncResult:
 
 def sync_watchlist(session: Session, watchlist: Watchlist) -> SyncResult:
     """Mirror the watchlist into actors, aliases, policies and tracks."""
+    serialize(session, "watchlist")  # two first runs must not both insert the same actor
     result = SyncResult()
     actors = {a.key: a for a in session.scalars(select(Actor))}
     for spec in watchlist.actors.values():
@@ -216,6 +219,83 @@ def count_pending(session: Session, watchlist: Watchlist, model_hash: str) -> in
     return sum(len(v) for v in pending_work(session, tracks, model_hash).values())
 
 
+def release_dead_claims(session: Session, model_hash: str) -> int:
+    """Work claimed by runs that ended (failed, killed, crashed) becomes pending again."""
+    dead = dead_run_ids(session)
+    ended = select(Run.id).where(Run.status != "running")
+    released = session.execute(
+        delete(Analysis).where(
+            Analysis.status == "claimed",
+            Analysis.model_hash == model_hash,
+            Analysis.run_id.in_(dead) | Analysis.run_id.in_(ended) | Analysis.run_id.is_(None),
+        )
+    )
+    return int(getattr(released, "rowcount", 0) or 0)
+
+
+def _insert_ignoring_conflicts(session: Session, rows: list[dict[str, object]]) -> Insert:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(Analysis).values(rows).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(Analysis).values(rows).on_conflict_do_nothing()
+
+
+def claim_work(
+    session: Session,
+    work: dict[int, list[_TrackWork]],
+    model_hash: str,
+    run_id: int | None,
+) -> dict[int, list[_TrackWork]]:
+    """Claim (article, track) pairs for this run; returns those no other run got first.
+
+    The claim is a row in `analyses` with status "claimed", inserted with ON CONFLICT DO
+    NOTHING: of two runs that reach the same article, exactly one inserts it, on SQLite and on
+    PostgreSQL alike, so overlapping runs and parallel `analyze` processes share the work.
+    """
+    rows: list[dict[str, object]] = [
+        {
+            "article_id": article_id,
+            "track_id": w.track_id,
+            "track_fingerprint": w.fingerprint,
+            "model_hash": model_hash,
+            "run_id": run_id,
+            "status": "claimed",
+        }
+        for article_id, works in work.items()
+        for w in works
+    ]
+    if not rows:
+        return {}
+    statement = _insert_ignoring_conflicts(session, rows).returning(
+        Analysis.article_id, Analysis.track_id
+    )
+    won = {(a, t) for a, t in session.execute(statement)}
+    claimed: dict[int, list[_TrackWork]] = {}
+    for article_id, works in work.items():
+        mine = [w for w in works if (article_id, w.track_id) in won]
+        if mine:
+            claimed[article_id] = mine
+    return claimed
+
+
+def _still_claimed(
+    session: Session, claimed: dict[int, list[_TrackWork]], model_hash: str, run_id: int | None
+) -> set[tuple[int, int]]:
+    """The claims this run still holds (a run taken for dead may have lost them)."""
+    rows = session.execute(
+        select(Analysis.article_id, Analysis.track_id).where(
+            Analysis.article_id.in_(list(claimed)),
+            Analysis.model_hash == model_hash,
+            Analysis.status == "claimed",
+            Analysis.run_id.is_(None) if run_id is None else Analysis.run_id == run_id,
+        )
+    )
+    return {(a, t) for a, t in rows}
+
+
 def analyze(
     session: Session,
     watchlist: Watchlist,
@@ -226,28 +306,37 @@ def analyze(
     run_id: int | None = None,
     aggregation: str = "weighted",
     progress: Callable[[int, int], None] | None = None,
+    on_batch: Callable[[], None] | None = None,
 ) -> AnalyzeResult:
     """Extract, classify and aggregate everything not yet done for the current model.
 
     `load_classifier` is called only if some article has candidate evidence, so a re-run over
-    unchanged input never loads torch.
+    unchanged input never loads torch. Work goes in batches: claim a batch (one short write
+    transaction), extract and classify it with no transaction open, then store its evidence
+    and stances (another short one). An interruption loses at most the batch in hand; its
+    claims are released when a later run finds this one dead.
     """
     result = AnalyzeResult()
     tracks = _active_tracks(session, watchlist)
+    serialize(session, "invalidate")
     result.tracks_invalidated = invalidate_changed_tracks(session, tracks, model_hash)
+    release_dead_claims(session, model_hash)
     pending = pending_work(session, tracks, model_hash)
+    session.commit()
     matchers = {w.track_id: (ActorMatcher(w.actor), PolicyMatcher(w.policy)) for w in tracks}
     classifier: Classifier | None = None
     article_ids = list(pending)
     for start in range(0, len(article_ids), ARTICLE_BATCH):
         batch_ids = article_ids[start : start + ARTICLE_BATCH]
+        claimed = claim_work(session, {a: pending[a] for a in batch_ids}, model_hash, run_id)
         articles = {
-            a.id: a for a in session.scalars(select(Article).where(Article.id.in_(batch_ids)))
+            a.id: a
+            for a in session.scalars(select(Article).where(Article.id.in_(list(claimed))))
         }
+        session.commit()  # the claim is made; classify with no transaction (and no lock) held
         found: list[tuple[Article, _TrackWork, Candidate]] = []
-        for article_id in batch_ids:
+        for article_id, works in claimed.items():
             article = articles[article_id]
-            works = pending[article_id]
             by_key = {(w.actor.key, w.policy.key): w for w in works}
             pairs = [matchers[w.track_id] for w in works]
             for candidate in extract_candidates(article.text, article.published_at, pairs):
@@ -264,20 +353,37 @@ def analyze(
             if found and classifier is not None
             else []
         )
-        _store_batch(session, found, probs, model_name, model_hash, run_id, aggregation, result)
-        for article_id in batch_ids:
-            for work in pending[article_id]:
-                session.add(
-                    Analysis(
-                        article_id=article_id,
-                        track_id=work.track_id,
-                        track_fingerprint=work.fingerprint,
-                        model_hash=model_hash,
-                        run_id=run_id,
-                    )
+        if claimed:
+            ours = _still_claimed(session, claimed, model_hash, run_id)
+            kept = [
+                (item, p)
+                for item, p in zip(found, probs, strict=True)
+                if (item[0].id, item[1].track_id) in ours
+            ]
+            _store_batch(
+                session,
+                [item for item, _ in kept],
+                [p for _, p in kept],
+                model_name,
+                model_hash,
+                run_id,
+                aggregation,
+                result,
+            )
+            session.execute(
+                update(Analysis)
+                .where(
+                    Analysis.article_id.in_(list(claimed)),
+                    Analysis.model_hash == model_hash,
+                    Analysis.status == "claimed",
+                    Analysis.run_id.is_(None) if run_id is None else Analysis.run_id == run_id,
                 )
-        result.articles_analysed += len(batch_ids)
-        session.commit()  # a batch at a time: an interruption loses at most one batch
+                .values(status="done")
+            )
+            result.articles_analysed += len({a for a, _ in ours})
+        if on_batch:
+            on_batch()
+        session.commit()
         if progress:
             progress(min(start + ARTICLE_BATCH, len(article_ids)), len(article_ids))
     return result
@@ -304,7 +410,7 @@ def _store_batch(
             char_end=candidate.char_end,
             context_before=candidate.context_before,
             context_after=candidate.context_after,
-            matched_alias=candidate.matched_alias,
+            matched_alias=candidate.matched_alias[:300],
             p_support=round(p.support, 5),
             p_oppose=round(p.oppose, 5),
             p_neutral=round(p.neutral, 5),
@@ -409,7 +515,15 @@ def detect(
     Thresholds: the flag if given, else the track's own, else the watchlist's [detection].
     """
     result = DetectResult()
-    for track in session.scalars(select(Track).where(Track.active).order_by(Track.id)):
+    track_ids = list(session.scalars(select(Track.id).where(Track.active).order_by(Track.id)))
+    session.commit()
+    for track_id in track_ids:
+        # One short transaction per track; PostgreSQL writers take turns per track, so two
+        # overlapping runs never both record the same new shift.
+        serialize(session, f"detect:{track_id}")
+        track = session.get(Track, track_id, populate_existing=True)
+        if track is None or not track.active:
+            continue
         evidence_needed, change_needed = thresholds_for(
             track, watchlist, min_evidence, min_score_change
         )
@@ -422,7 +536,7 @@ def detect(
         result.shifts += len(shifts)
         for name in ("new", "confirmed", "moved", "retracted"):
             setattr(result.changes, name, getattr(result.changes, name) + getattr(changes, name))
-    session.commit()
+        session.commit()
     return result
 
 

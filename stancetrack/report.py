@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -53,15 +54,22 @@ def build_report(
     watchlist: Watchlist | None = None,
     report_filter: ReportFilter | None = None,
     run_id: int | None = None,
+    changes_after_run: int | None = None,
 ) -> dict[str, Any]:
-    """The report for the latest run with a model (or `run_id`) as a JSON-ready dict."""
+    """The report for the latest run with a model (or `run_id`) as a JSON-ready dict.
+
+    "Changes" are the shifts that runs after `changes_after_run` (default: the run before the
+    reported one) made new, moved or retracted; a scheduled run passes the last run whose
+    report it delivered, so changes in an undelivered report are reported again.
+    """
     flt = report_filter or ReportFilter()
     run = _pick_run(session, run_id)
+    after = changes_after_run if changes_after_run is not None else (run.id - 1 if run else 0)
     model_hash = run.model_hash if run else None
     detection = watchlist.detection if watchlist else DetectionSettings()
     as_of = session.scalar(select(func.max(Article.published_at)))
     tracks = _tracks(session, flt)
-    shifts = _shifts(session, model_hash, tracks, flt, run) if model_hash else []
+    shifts = _shifts(session, model_hash, tracks, flt, run, after) if model_hash else []
     matrix = (
         [_track_status(session, track, model_hash, watchlist, as_of) for track in tracks]
         if model_hash
@@ -79,7 +87,7 @@ def build_report(
         },
         "counts": _counts(session, run, model_hash),
         "headlines": [_headline(s) for s in shifts if s["status"] != "retracted"],
-        "changes_since_previous_run": _changes(shifts, run),
+        "changes_since_previous_run": _changes(shifts, run, after),
         "shifts": shifts,
         "tracks": matrix,
         "data_quality": _quality(session, run, model_hash, tracks, flt),
@@ -149,13 +157,23 @@ def _evidence_dict(session: Session, evidence_id: int | None) -> dict[str, Any] 
 
 
 def _shifts(
-    session: Session, model_hash: str, tracks: list[Track], flt: ReportFilter, run: Run | None
+    session: Session,
+    model_hash: str,
+    tracks: list[Track],
+    flt: ReportFilter,
+    run: Run | None,
+    after: int,
 ) -> list[dict[str, Any]]:
     pairs = {(t.actor_id, t.policy_id) for t in tracks}
     query = select(Shift).where(Shift.model_hash == model_hash).order_by(Shift.shift_date, Shift.id)
     if run is not None:
-        # Retracted shifts appear only in the run that retracted them.
-        query = query.where(or_(Shift.status != "retracted", Shift.changed_run_id == run.id))
+        # Retracted shifts appear only in the reports that cover the run that retracted them.
+        query = query.where(
+            or_(
+                Shift.status != "retracted",
+                Shift.changed_run_id.between(after + 1, run.id),
+            )
+        )
     if flt.since:
         query = query.where(Shift.shift_date >= flt.since)
     if flt.last_run and run is not None:
@@ -168,11 +186,12 @@ def _shifts(
             continue
         change = None
         if run is not None:
+            covered = range(after + 1, run.id + 1)
             if shift.status == "retracted":
                 change = "retracted"
-            elif shift.first_run_id == run.id:
+            elif shift.first_run_id in covered:
                 change = "new"
-            elif shift.changed_run_id == run.id and shift.previous_shift_date:
+            elif shift.changed_run_id in covered and shift.previous_shift_date:
                 change = "moved"
         shifts.append(
             {
@@ -209,9 +228,10 @@ def _headline(shift: dict[str, Any]) -> str:
     )
 
 
-def _changes(shifts: list[dict[str, Any]], run: Run | None) -> dict[str, Any]:
+def _changes(shifts: list[dict[str, Any]], run: Run | None, after: int) -> dict[str, Any]:
     return {
         "run_id": run.id if run else None,
+        "after_run_id": after,
         "new": [_headline(s) for s in shifts if s["change_in_run"] == "new"],
         "moved": [
             f"{_headline(s)} (was {s['previous_shift_date']})"
@@ -362,12 +382,51 @@ def render_json(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
 
 
+# Everything taken from articles (and file names) is escaped before it reaches Markdown or the
+# terminal: a quoted "|" must not break a table, "<script>" must not reach a renderer as HTML,
+# and "[red]" must not reach rich as markup.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_SAFE_URL = re.compile(r"https?://[^\s<>\"'`\\]+", re.IGNORECASE)
+
+
+def md_text(value: Any) -> str:
+    """Inline Markdown for untrusted text: one line, no HTML tags, Markdown syntax escaped.
+
+    Only "<" needs escaping to keep raw HTML out (an entity such as "&lt;b&gt;" renders as
+    text), so "->" and "AT&T" stay readable in the plain-text mail the report often is.
+    """
+    flat = " ".join(str(value).split())
+    return _MD_SPECIAL.sub(r"\\\1", flat).replace("<", "&lt;")
+
+
+def md_link(url: str | None) -> str:
+    """An autolink for an http(s) URL; any other URL is shown as inert text."""
+    if not url:
+        return ""
+    if _SAFE_URL.fullmatch(url):
+        return f" <{url}>"
+    return f" ({md_text(url)})"
+
+
 def _quote(evidence: dict[str, Any] | None) -> str:
+    if not evidence:
+        return "(no evidence stored)"
+    source = md_text(evidence["source"] or "unknown outlet")
+    return (
+        f'"{md_text(evidence["sentence"])}" ({source}, {evidence["date"]})'
+        f"{md_link(evidence['url'])}"
+    )
+
+
+def _plain_quote(evidence: dict[str, Any] | None) -> str:
+    """The quote for the terminal: rich markup escaped."""
+    from rich.markup import escape
+
     if not evidence:
         return "(no evidence stored)"
     source = evidence["source"] or "unknown outlet"
     link = f" <{evidence['url']}>" if evidence["url"] else ""
-    return f'"{evidence["sentence"]}" ({source}, {evidence["date"]}){link}'
+    return escape(f'"{evidence["sentence"]}" ({source}, {evidence["date"]}){link}')
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -391,13 +450,13 @@ def render_markdown(report: dict[str, Any]) -> str:
         "## Headline changes",
         "",
     ]
-    lines += [f"- {h}" for h in report["headlines"]] or ["- No stance shifts detected."]
+    lines += [f"- {md_text(h)}" for h in report["headlines"]] or ["- No stance shifts detected."]
     changes = report["changes_since_previous_run"]
-    lines += ["", "## Since the previous run", ""]
+    lines += ["", f"## {_changes_heading(changes)}", ""]
     if any(changes[k] for k in ("new", "moved", "retracted")):
-        lines += [f"- New: {h}" for h in changes["new"]]
-        lines += [f"- Moved: {h}" for h in changes["moved"]]
-        lines += [f"- Retracted: {h}" for h in changes["retracted"]]
+        lines += [f"- New: {md_text(h)}" for h in changes["new"]]
+        lines += [f"- Moved: {md_text(h)}" for h in changes["moved"]]
+        lines += [f"- Retracted: {md_text(h)}" for h in changes["retracted"]]
     else:
         lines.append("- Nothing changed.")
     lines += ["", "## Shifts", ""]
@@ -405,7 +464,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines.append("No shifts.")
     for shift in report["shifts"]:
         lines += [
-            f"### {shift['actor_name']} - {shift['policy_name']}: "
+            f"### {md_text(shift['actor_name'])} - {md_text(shift['policy_name'])}: "
             f"{shift['from_label']} -> {shift['to_label']}",
             "",
             f"- Date: {shift['shift_date']} (between {shift['window'][0]} and "
@@ -429,14 +488,17 @@ def render_markdown(report: dict[str, Any]) -> str:
         score = f"{t['current_score']:+.2f}" if t["current_score"] is not None else "-"
         confidence = f"{t['confidence']:.2f}" if t["confidence"] is not None else "-"
         lines.append(
-            f"| {t['actor_name']} | {t['policy_name']} | {_current(t)} | "
+            f"| {md_text(t['actor_name'])} | {md_text(t['policy_name'])} | {_current(t)} | "
             f"{score} | {confidence} | {t['current_since'] or '-'} | {t['trend'] or '-'} | "
             f"{t['last_evidence_date'] or '-'} | "
             f"{t['stale_days'] if t['stale_days'] is not None else '-'} |"
         )
     quality = report["data_quality"]
     lines += ["", "## Data quality", ""]
-    lines += [f"- Rejected: {r['location']}: {r['reason']}" for r in quality["rejected_inputs"]]
+    lines += [
+        f"- Rejected: {md_text(r['location'])}: {md_text(r['reason'])}"
+        for r in quality["rejected_inputs"]
+    ]
     if not quality["rejected_inputs"]:
         lines.append("- No rejected inputs in this run.")
     if quality["low_confidence"]:
@@ -447,10 +509,17 @@ def render_markdown(report: dict[str, Any]) -> str:
         ]
         lines += [
             f"- {q['date']} {q['actor']} / {q['policy']}: {q['label']} ({q['confidence']:.2f}) "
-            f'"{q["sentence"]}"'
+            f'"{md_text(q["sentence"])}"'
             for q in quality["low_confidence"]
         ]
     return "\n".join(lines) + "\n"
+
+
+def _changes_heading(changes: dict[str, Any]) -> str:
+    after, run_id = changes.get("after_run_id"), changes.get("run_id")
+    if after is None or run_id is None or after >= run_id - 1:
+        return "Since the previous run"
+    return f"Since the last delivered report (run {after})"
 
 
 def _current(track: dict[str, Any]) -> str:
@@ -484,8 +553,18 @@ CSV_FIELDS = (
 )
 
 
+def csv_text(value: Any) -> Any:
+    """A cell a spreadsheet will not run: text starting with = + - @ gets a leading quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def render_csv(report: dict[str, Any]) -> str:
-    """One row per shift and one per track status, told apart by `row_type`."""
+    """One row per shift and one per track status, told apart by `row_type`.
+
+    Text from articles is defused against spreadsheet formulas (`csv_text`).
+    """
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
@@ -507,8 +586,8 @@ def render_csv(report: dict[str, Any]) -> str:
                 "articles": s["articles_before"] + s["articles_after"],
                 "sources_before": s["sources_before"],
                 "sources_after": s["sources_after"],
-                "evidence_before": (s["evidence_before"] or {}).get("sentence"),
-                "evidence_after": (s["evidence_after"] or {}).get("sentence"),
+                "evidence_before": csv_text((s["evidence_before"] or {}).get("sentence")),
+                "evidence_after": csv_text((s["evidence_after"] or {}).get("sentence")),
             }
         )
     for t in report["tracks"]:
@@ -530,6 +609,7 @@ def render_csv(report: dict[str, Any]) -> str:
 
 def render_terminal(report: dict[str, Any], console: Any) -> None:
     """Print the report with rich tables (the default on a terminal)."""
+    from rich.markup import escape
     from rich.table import Table
 
     run = report["run"] or {}
@@ -546,16 +626,17 @@ def render_terminal(report: dict[str, Any], console: Any) -> None:
     )
     console.print()
     for headline in report["headlines"] or ["No stance shifts detected."]:
-        console.print(f"[bold]*[/] {headline}")
+        console.print(f"[bold]*[/] {escape(headline)}")
     for shift in report["shifts"]:
         console.print()
         console.print(
-            f"[bold]{shift['actor_name']} - {shift['policy_name']}[/]: {shift['from_label']} -> "
+            f"[bold]{escape(shift['actor_name'])} - {escape(shift['policy_name'])}[/]: "
+            f"{shift['from_label']} -> "
             f"{shift['to_label']} on {shift['shift_date']} (window {shift['window'][0]} .. "
             f"{shift['window'][1]}, strength {shift['strength']:.2f}, {shift['status']})"
         )
-        console.print(f"  before: {_quote(shift['evidence_before'])}", highlight=False)
-        console.print(f"  after:  {_quote(shift['evidence_after'])}", highlight=False)
+        console.print(f"  before: {_plain_quote(shift['evidence_before'])}", highlight=False)
+        console.print(f"  after:  {_plain_quote(shift['evidence_after'])}", highlight=False)
     table = Table(title="Actor x policy")
     for column in (
         "Actor",
@@ -571,8 +652,8 @@ def render_terminal(report: dict[str, Any], console: Any) -> None:
         table.add_column(column)
     for t in report["tracks"]:
         table.add_row(
-            t["actor_name"],
-            t["policy_name"],
+            escape(t["actor_name"]),
+            escape(t["policy_name"]),
             _current(t),
             f"{t['current_score']:+.2f}" if t["current_score"] is not None else "-",
             f"{t['confidence']:.2f}" if t["confidence"] is not None else "-",
@@ -585,7 +666,9 @@ def render_terminal(report: dict[str, Any], console: Any) -> None:
     console.print(table)
     quality = report["data_quality"]
     for r in quality["rejected_inputs"]:
-        console.print(f"[yellow]rejected[/] {r['location']}: {r['reason']}", highlight=False)
+        console.print(
+            f"[yellow]rejected[/] {escape(r['location'])}: {escape(r['reason'])}", highlight=False
+        )
     if quality["low_confidence"]:
         console.print(
             f"{len(quality['low_confidence'])} low-confidence stances (see --format markdown)"

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from stancetrack import pipeline, store
 from stancetrack.classify import Classifier, load_classifier, model_identity, resolve_model
-from stancetrack.ingest import IngestResult, Rejection, ingest_paths
+from stancetrack.errors import Interrupted
+from stancetrack.ingest import IngestResult, Rejection, Skipped, ingest_paths
 from stancetrack.models import Run
 from stancetrack.watchlist import Watchlist, load_watchlist
 
@@ -41,18 +43,33 @@ class JobResult:
     run_id: int
     counts: dict[str, int] = field(default_factory=dict)
     rejected: list[Rejection] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
     new_or_retracted_shifts: int = 0
 
 
-def _mark_interrupted(session: Session) -> None:
-    # A run still `running` when a new one starts was killed (or is another live process;
-    # SQLite's lock serialises writers, so at worst we relabel a run that is about to finish).
-    session.execute(
-        update(Run)
-        .where(Run.status == "running")
-        .values(status="failed", error="interrupted (found running when a later run started)")
-    )
+def _mark_dead_runs(session: Session) -> None:
+    # A run still `running` whose process is gone was killed; a live one (an overlapping cron
+    # job, another machine) is left alone. Its claimed work is released by the next analysis.
+    dead = store.dead_run_ids(session)
+    if dead:
+        session.execute(
+            update(Run)
+            .where(Run.id.in_(dead), Run.status == "running")
+            .values(
+                status="failed",
+                error="interrupted (its process was gone when a later run started)",
+                finished_at=store.utcnow(),
+            )
+        )
     session.commit()
+
+
+def _failure_message(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C)"
+    if isinstance(exc, Interrupted):
+        return str(exc)
+    return str(exc) or type(exc).__name__
 
 
 def _job(
@@ -65,7 +82,7 @@ def _job(
     with_model: bool = False,
 ) -> JobResult:
     with store.session_scope(engine) as session:
-        _mark_interrupted(session)
+        _mark_dead_runs(session)
         model_name = model_hash = None
         if with_model:
             model_name, model_hash = model_identity(resolve_model(settings.model))
@@ -79,14 +96,19 @@ def _job(
         try:
             result = body(session, run)
         except BaseException as exc:
-            session.rollback()
-            message = str(exc) or type(exc).__name__
-            if isinstance(exc, KeyboardInterrupt):
-                message = "interrupted"
-            store.finish_run(session, run, {}, error=message)
+            _record_failure(session, run, _failure_message(exc))
             raise
         store.finish_run(session, run, result.counts)
         return result
+
+
+def _record_failure(session: Session, run: Run, message: str) -> None:
+    """Mark the run failed; if even that fails (database gone), the next run will."""
+    try:
+        session.rollback()
+        store.finish_run(session, run, {}, error=message)
+    except Exception:  # noqa: BLE001 - never hide the error that ended the run
+        store.forget_run(run)
 
 
 def ingest_job(
@@ -100,8 +122,15 @@ def ingest_job(
 ) -> JobResult:
     def body(session: Session, run: Run) -> JobResult:
         tick = _ticker(progress, "ingest")
-        result = ingest_paths(session, paths, run_id=run.id, strict=strict, on_record=tick)
-        return JobResult(run.id, result.counts(), result.rejected)
+        result = ingest_paths(
+            session,
+            paths,
+            run_id=run.id,
+            strict=strict,
+            on_record=tick,
+            on_batch=lambda: store.heartbeat(run),
+        )
+        return JobResult(run.id, result.counts(), result.rejected, result.skipped)
 
     return _job(engine, command, settings, body)
 
@@ -161,6 +190,7 @@ def _analyze_and_detect(
         run_id=run.id,
         aggregation=settings.aggregation,
         progress=(lambda done, total: progress("analyze", done, total)) if progress else None,
+        on_batch=lambda: store.heartbeat(run),
     )
     detected = pipeline.detect(
         session,
@@ -213,16 +243,43 @@ def run_job(
     def body(session: Session, run: Run) -> JobResult:
         tick = _ticker(progress, "ingest")
         ingested: IngestResult = ingest_paths(
-            session, paths, run_id=run.id, strict=strict, on_record=tick
+            session,
+            paths,
+            run_id=run.id,
+            strict=strict,
+            on_record=tick,
+            on_batch=lambda: store.heartbeat(run),
         )
         counts = {
             **ingested.counts(),
             **_analyze_and_detect(session, run, watchlist, settings, progress),
         }
         return JobResult(
-            run.id, counts, ingested.rejected, counts["shifts_new"] + counts["shifts_retracted"]
+            run.id,
+            counts,
+            ingested.rejected,
+            ingested.skipped,
+            counts["shifts_new"] + counts["shifts_retracted"],
         )
 
     return _job(
         engine, command, settings, body, watchlist_hash=watchlist.fingerprint, with_model=True
     )
+
+
+def run_report(engine: Engine, watchlist: Watchlist | None, run_id: int) -> dict[str, Any]:
+    """The report of a scheduled run: changes since the last report a run delivered."""
+    from stancetrack.deliver import last_delivered_run
+    from stancetrack.report import build_report
+
+    with store.session_scope(engine, read_only=True) as session:
+        after = last_delivered_run(session)
+        return build_report(session, watchlist, run_id=run_id, changes_after_run=after)
+
+
+def mark_delivered(engine: Engine, run_id: int, target: str, fmt: str) -> None:
+    """Record that the run's report reached its target (see deliver.py)."""
+    from stancetrack.deliver import record_delivery
+
+    with store.session_scope(engine) as session:
+        record_delivery(session, run_id, target, fmt)

@@ -21,7 +21,7 @@ def database_status(engine: Engine, settings: Any) -> dict[str, Any]:
     }
     model_name, model_hash = model_identity(resolve_model(settings.model))
     info["model"] = f"{model_name} ({model_hash[:12] or 'hash known after loading'})"
-    with store.session_scope(engine) as session:
+    with store.session_scope(engine, read_only=True) as session:
         for label, model in (
             ("articles", Article),
             ("evidence", Evidence),

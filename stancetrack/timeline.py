@@ -30,7 +30,7 @@ def load_timeline(
     engine: Engine, actor: str, policy: str, watchlist: Watchlist | None = None
 ) -> Timeline:
     """The current model's timeline for one track, found by id or name."""
-    with store.session_scope(engine) as session:
+    with store.session_scope(engine, read_only=True) as session:
         actor_row = session.scalars(
             select(Actor).where((Actor.key == actor) | (Actor.name == actor))
         ).first()
@@ -60,11 +60,21 @@ def load_timeline(
         return Timeline(f"{actor_row.name} - {policy_row.name}", points, segments, shifts)
 
 
+def check_plot_target(output: Path) -> None:
+    """Refuse a plot path before any work: wrong suffix, missing folder, not writable."""
+    from stancetrack.deliver import check_writable
+
+    if output.suffix.lower() not in (".png", ".svg"):
+        raise StancetrackError(f"plot file must end in .png or .svg: {output}")
+    check_writable(output, "plot")
+
+
 def plot_timeline(timeline: Timeline, output: str | Path) -> Path:
     """Write a PNG or SVG of the timeline; the format follows the file suffix."""
     output = Path(output)
-    if output.suffix.lower() not in (".png", ".svg"):
-        raise StancetrackError(f"plot file must end in .png or .svg: {output}")
+    check_plot_target(output)
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")  # no display on servers and in cron
@@ -133,6 +143,10 @@ def plot_timeline(timeline: Timeline, output: str | Path) -> Path:
     )
     fig.autofmt_xdate()
     fig.tight_layout()
-    fig.savefig(output)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=output.suffix.lower().lstrip("."))
     plt.close(fig)
+    from stancetrack.deliver import write_atomically
+
+    write_atomically(output, buffer.getvalue(), "plot")
     return output

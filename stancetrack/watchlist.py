@@ -5,12 +5,13 @@ Read from TOML, validated with messages that name the file, the line and the ent
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,16 @@ from stancetrack.errors import WatchlistError
 DEFAULT_MIN_EVIDENCE = 2
 DEFAULT_MIN_SCORE_CHANGE = 0.3
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+MIN_ALIAS_CHARS = 2  # a one-letter alias would match that letter everywhere
+# Every key the watchlist knows, per table: anything else is a typo and is refused.
+KNOWN_KEYS = {
+    "": ("actors", "policies", "tracks", "detection"),
+    "actor": ("name", "aliases", "demonyms", "spokespeople"),
+    "spokesperson": ("alias", "also", "from", "to"),
+    "policy": ("name", "proposition", "keywords"),
+    "track": ("actor", "policy", "min_evidence", "min_score_change"),
+    "detection": ("min_evidence", "min_score_change"),
+}
 
 
 @dataclass(frozen=True)
@@ -162,6 +173,7 @@ def load_watchlist(path: str | Path) -> Watchlist:
 
 def parse_watchlist(data: dict[str, Any], path: Path, text: str = "") -> Watchlist:
     loc = _Locator(path, text)
+    _check_keys(loc, data, "", "the watchlist", None)
     actors = {key: _parse_actor(loc, key, raw) for key, raw in _table(loc, data, "actors").items()}
     policies = {
         key: _parse_policy(loc, key, raw) for key, raw in _table(loc, data, "policies").items()
@@ -185,6 +197,23 @@ def _table(loc: _Locator, data: dict[str, Any], name: str) -> dict[str, Any]:
         if not isinstance(raw, dict):
             raise loc.error(line, f"{name}.{key}", "must be a table")
     return table
+
+
+def _check_keys(
+    loc: _Locator, raw: dict[str, Any], kind: str, entry: str, line: int | None
+) -> None:
+    """Refuse unknown keys, suggesting the known one a typo was probably meant to be."""
+    known = KNOWN_KEYS[kind]
+    for key in raw:
+        if key in known:
+            continue
+        guess = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        hint = f" (did you mean '{guess[0]}'?)" if guess else f" (known: {', '.join(known)})"
+        key_line = (
+            loc.line_of(rf"^\s*(\[+\s*)?{re.escape(key)}\s*(=|\]|\.)", after=(line or 1) - 1)
+            or line
+        )
+        raise loc.error(key_line, entry, f"unknown key '{key}'{hint}")
 
 
 def _string(
@@ -216,6 +245,10 @@ def _strings(
 def _date(loc: _Locator, value: Any, entry: str, line: int | None, field_name: str) -> date | None:
     if value is None:
         return None
+    if isinstance(value, datetime):
+        raise loc.error(
+            line, entry, f"'{field_name}' must be a date (YYYY-MM-DD), not a timestamp: {value}"
+        )
     if isinstance(value, date):
         return value
     if isinstance(value, str):
@@ -229,6 +262,7 @@ def _date(loc: _Locator, value: Any, entry: str, line: int | None, field_name: s
 def _parse_actor(loc: _Locator, key: str, raw: dict[str, Any]) -> ActorSpec:
     entry = f"actors.{key}"
     line = loc.line_of(rf"^\s*\[actors\.{re.escape(key)}\]")
+    _check_keys(loc, raw, "actor", entry, line)
     name = raw.get("name") or key
     aliases = _strings(loc, raw, "aliases", entry, line, required=False) or (name,)
     demonyms = _strings(loc, raw, "demonyms", entry, line, required=False)
@@ -236,6 +270,9 @@ def _parse_actor(loc: _Locator, key: str, raw: dict[str, Any]) -> ActorSpec:
     for index, person in enumerate(raw.get("spokespeople", [])):
         p_line = loc.line_of(rf"^\s*\[\[actors\.{re.escape(key)}\.spokespeople\]\]", nth=index)
         p_entry = f"{entry}.spokespeople[{index + 1}]"
+        if not isinstance(person, dict):
+            raise loc.error(p_line, p_entry, "must be a table ([[actors.<id>.spokespeople]])")
+        _check_keys(loc, person, "spokesperson", p_entry, p_line)
         alias = _string(loc, person, "alias", p_entry, p_line)
         also = _strings(loc, person, "also", p_entry, p_line, required=False)
         start = _date(loc, person.get("from"), p_entry, p_line, "from")
@@ -243,12 +280,28 @@ def _parse_actor(loc: _Locator, key: str, raw: dict[str, Any]) -> ActorSpec:
         if start and end and end < start:
             raise loc.error(p_line, p_entry, f"'to' ({end}) is before 'from' ({start})")
         people.append(Spokesperson(alias, also, start, end))
+        _check_alias_lengths(loc, p_line, p_entry, (alias, *also))
+    _check_alias_lengths(loc, line, entry, (*aliases, *demonyms))
     return ActorSpec(key, str(name), aliases, demonyms, tuple(people))
+
+
+def _check_alias_lengths(
+    loc: _Locator, line: int | None, entry: str, names: tuple[str, ...]
+) -> None:
+    for name in names:
+        if len(re.sub(r"\W", "", name)) < MIN_ALIAS_CHARS:
+            raise loc.error(
+                line,
+                entry,
+                f"alias '{name}' is shorter than {MIN_ALIAS_CHARS} letters: it would match "
+                "that letter in every article",
+            )
 
 
 def _parse_policy(loc: _Locator, key: str, raw: dict[str, Any]) -> PolicySpec:
     entry = f"policies.{key}"
     line = loc.line_of(rf"^\s*\[policies\.{re.escape(key)}\]")
+    _check_keys(loc, raw, "policy", entry, line)
     proposition = _string(loc, raw, "proposition", entry, line)
     keywords = _strings(loc, raw, "keywords", entry, line, required=True)
     return PolicySpec(key, str(raw.get("name") or key), proposition, keywords)
@@ -280,6 +333,9 @@ def _parse_tracks(
     for index, raw in enumerate(raw_tracks):
         header = loc.line_of(r"^\s*\[\[tracks\]\]", nth=index)
         entry = f"tracks[{index + 1}]"
+        if not isinstance(raw, dict):
+            raise loc.error(header, entry, "must be a table ([[tracks]])")
+        _check_keys(loc, raw, "track", entry, header)
         actor = _string(loc, raw, "actor", entry, header)
         policy = _string(loc, raw, "policy", entry, header)
         if actor not in actors:
@@ -305,7 +361,9 @@ def _parse_tracks(
 def _check_thresholds(
     loc: _Locator, line: int | None, entry: str, min_evidence: Any, min_change: Any
 ) -> None:
-    if min_evidence is not None and (not isinstance(min_evidence, int) or min_evidence < 1):
+    if min_evidence is not None and (
+        isinstance(min_evidence, bool) or not isinstance(min_evidence, int) or min_evidence < 1
+    ):
         raise loc.error(line, entry, "'min_evidence' must be a whole number >= 1")
     if min_change is not None and (
         not isinstance(min_change, int | float) or not 0 <= min_change <= 2
@@ -317,6 +375,7 @@ def _parse_detection(loc: _Locator, raw: Any) -> DetectionSettings:
     line = loc.line_of(r"^\s*\[detection\]")
     if not isinstance(raw, dict):
         raise loc.error(line, "detection", "must be a table")
+    _check_keys(loc, raw, "detection", "detection", line)
     min_evidence = raw.get("min_evidence", DEFAULT_MIN_EVIDENCE)
     min_change = raw.get("min_score_change", DEFAULT_MIN_SCORE_CHANGE)
     _check_thresholds(loc, line, "detection", min_evidence, min_change)

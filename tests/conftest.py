@@ -63,6 +63,37 @@ def tiny_nli_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A PostgreSQL server for the whole session (see tests/postgres.py), or a skip."""
+    from tests import postgres
+
+    if os.environ.get("STANCETRACK_TEST_POSTGRES"):
+        yield os.environ["STANCETRACK_TEST_POSTGRES"]
+        return
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("psycopg is not installed (pip install -e '.[postgres]')")
+    if postgres.find_binaries() is None:
+        pytest.skip("PostgreSQL (initdb, pg_ctl) is not installed")
+    with postgres.postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh empty database: an SQLite file, or a new database on the PostgreSQL server."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "test.db")
+        return
+    from tests import postgres
+
+    server = request.getfixturevalue("postgres_server_url")
+    with postgres.fresh_database(server) as url:
+        yield url
+
+
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Every test works in its own folder with its own database and no inherited settings."""

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from stancetrack import store
 from stancetrack.cli import app, main
 from tests.conftest import FIXTURES, article_md, write
 
@@ -104,7 +105,8 @@ def test_init_and_db_commands(capsys, tmp_path: Path) -> None:
     assert code == 0 and "wrote a starter watchlist" in out
     assert (tmp_path / "stancetrack.toml").exists() and (tmp_path / "stancetrack.db").exists()
     code, out, _ = cli(capsys, "db", "current")
-    assert code == 0 and out.startswith("current 0001, head 0001")
+    head = store.head_revision()
+    assert code == 0 and out.startswith(f"current {head}, head {head}")
 
 
 def test_run_report_timeline_with_a_tiny_model(

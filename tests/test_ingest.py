@@ -55,7 +55,8 @@ def test_bad_records_are_reported_and_skipped(tmp_path: Path, session) -> None:
         f"{jsonl}:2: malformed JSON (Expecting value at column 28)",
         f"{jsonl}:3: missing publication date (add a 'date' field (YYYY-MM-DD))",
         f"{jsonl}:4: empty text",
-        f"{jsonl}:5: unreadable publication date 'yesterday' (use YYYY-MM-DD)",
+        f"{jsonl}:5: unreadable publication date 'yesterday' (use YYYY-MM-DD or an ISO 8601 "
+        "timestamp)",
         f"{latin}: not UTF-8 text (invalid continuation byte at byte 105)",
     ]
     assert session.scalar(select(func.count(RejectedInput.id))) == 5
@@ -91,6 +92,8 @@ def test_strict_aborts_before_writing(tmp_path: Path, session) -> None:
     assert session.scalar(select(func.count(Article.id))) == 0
 
 
-def test_missing_path(session) -> None:
-    with pytest.raises(IngestError, match="^nowhere: no such file or directory$"):
-        ingest_paths(session, ["nowhere"])
+def test_missing_path_is_a_rejection_and_the_rest_is_stored(tmp_path: Path, session) -> None:
+    write(tmp_path / "good.md", article_md("G", "2024-01-01", BODY))
+    result = ingest_paths(session, ["nowhere", tmp_path / "good.md"])
+    assert [str(r) for r in result.rejected] == ["nowhere: no such file or directory"]
+    assert result.added == 1

@@ -11,10 +11,12 @@ from stancetrack.errors import DatabaseLockedError, StoreError
 from tests.conftest import REPO
 
 
-def test_fresh_database_upgrades_to_head_and_matches_models(tmp_path: Path) -> None:
-    db = tmp_path / "fresh.db"
-    engine = store.open_engine(str(db))
+def test_fresh_database_upgrades_to_head_and_matches_models(db_url: str) -> None:
+    """On SQLite and on PostgreSQL: the migrations build exactly what the models declare."""
+    db = db_url
+    engine = store.open_engine(db)
     assert store.current_revision(engine) == store.head_revision()
+    engine.dispose()
     check = subprocess.run(
         [
             sys.executable,
@@ -34,18 +36,52 @@ def test_fresh_database_upgrades_to_head_and_matches_models(tmp_path: Path) -> N
     assert "No new upgrade operations detected" in check.stdout + check.stderr
 
 
-def test_single_head_and_round_trip(tmp_path: Path) -> None:
+def test_single_head_and_round_trip(db_url: str) -> None:
     from alembic.script import ScriptDirectory
 
     from stancetrack.store import _alembic_config
 
-    engine = store.open_engine(str(tmp_path / "rt.db"))
+    engine = store.open_engine(db_url)
     script = ScriptDirectory.from_config(_alembic_config(engine))
     assert len(script.get_heads()) == 1
     store.downgrade_schema(engine, "base")
     assert store.current_revision(engine) is None
     store.upgrade_schema(engine)
     assert store.current_revision(engine) == store.head_revision()
+    engine.dispose()
+
+
+def test_migration_0002_bands_stored_minhashes_as_ingest_does(tmp_path: Path) -> None:
+    """Articles stored before the LSH table get bands equal to what ingest computes now."""
+    from importlib import util
+
+    from stancetrack.ingest import dedupe
+
+    path = REPO / "migrations/versions/0002_reliability.py"
+    spec = util.spec_from_file_location("m0002", path)
+    assert spec and spec.loader
+    module = util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    raw = dedupe.minhash_bytes(dedupe.text_minhash("Seoul said it would not send weapons."))
+    assert module.band_hashes(raw) == dedupe.band_hashes(raw)
+    db = tmp_path / "old.db"
+    engine = store.open_engine(str(db), upgrade=False)
+    store.upgrade_schema(engine, "0001")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO articles (published_at, language, text, content_hash, ingested_at, "
+                "minhash) VALUES ('2024-01-01', 'en', 'x', 'h', '2024-01-01', :m)"
+            ),
+            {"m": raw},
+        )
+    store.upgrade_schema(engine)
+    with engine.connect() as connection:
+        bands = connection.execute(
+            text("SELECT band_hash FROM article_bands ORDER BY band")
+        ).scalars()
+        assert list(bands) == dedupe.band_hashes(raw)
+    engine.dispose()
 
 
 def test_sqlite_pragmas_and_views(tmp_path: Path) -> None:
@@ -70,7 +106,7 @@ def test_locked_database_is_a_one_line_error(tmp_path: Path, monkeypatch) -> Non
     blocker.execute("BEGIN EXCLUSIVE")
     fast = store.open_engine(str(db), upgrade=False)
     with pytest.raises(
-        DatabaseLockedError, match=r"^database is locked by another process: sqlite"
+        DatabaseLockedError, match=rf"^database is locked by another process: {db} \(waited 0.1 s"
     ):
         with store.session_scope(fast) as session:
             store.start_run(session, "test")
@@ -87,5 +123,5 @@ def test_bad_url_and_missing_folder() -> None:
 
 def test_database_url_from_env(monkeypatch) -> None:
     monkeypatch.setenv("STANCETRACK_DB", "postgresql://u@h/db")
-    assert store.database_url(None) == "postgresql://u@h/db"
+    assert store.database_url(None) == "postgresql+psycopg://u@h/db"
     assert store.database_url("x.db") == "sqlite:///x.db"

@@ -89,3 +89,67 @@ def test_fingerprint_changes_only_with_matching_inputs(tmp_path: Path) -> None:
         renamed.actors["south-korea"], renamed.policies["lethal-aid"]
     )
     assert first.policies["lethal-aid"].fingerprint == renamed.policies["lethal-aid"].fingerprint
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "line", "message"),
+    [
+        (
+            'aliases = ["South Korea", "Seoul"]',
+            'alias = ["South Korea", "Seoul"]',
+            4,
+            "actors.south-korea: unknown key 'alias' (did you mean 'aliases'?)",
+        ),
+        (
+            'keywords = ["weapons"]',
+            'keywords = ["weapons"]\nkeywrods = ["arms"]',
+            13,
+            "policies.lethal-aid: unknown key 'keywrods' (did you mean 'keywords'?)",
+        ),
+        (
+            'policy = "lethal-aid"',
+            'policy = "lethal-aid"\nmin_evidnce = 3',
+            17,
+            "tracks[1]: unknown key 'min_evidnce' (did you mean 'min_evidence'?)",
+        ),
+        (
+            "to = 2025-04-04",
+            "to = 2025-04-04\nrole = 'president'",
+            9,
+            "actors.south-korea.spokespeople[1]: unknown key 'role' "
+            "(known: alias, also, from, to)",
+        ),
+        (
+            "from = 2022-05-10",
+            "from = 2022-05-10T09:00:00",
+            5,
+            "actors.south-korea.spokespeople[1]: 'from' must be a date (YYYY-MM-DD), not a "
+            "timestamp: 2022-05-10 09:00:00",
+        ),
+        (
+            'aliases = ["South Korea", "Seoul"]',
+            'aliases = ["South Korea", "Seoul", "K"]',
+            2,
+            "actors.south-korea: alias 'K' is shorter than 2 letters: it would match that "
+            "letter in every article",
+        ),
+    ],
+    ids=["alias-typo", "keywords-typo", "track-typo", "unknown-key", "timestamp", "one-letter"],
+)
+def test_typos_timestamps_and_one_letter_aliases_are_refused(
+    tmp_path: Path, before: str, after: str, line: int, message: str
+) -> None:
+    assert before in GOOD
+    path = write(tmp_path / "w.toml", GOOD.replace(before, after))
+    with pytest.raises(WatchlistError) as caught:
+        load_watchlist(path)
+    assert str(caught.value) == f"{path}:{line}: {message}"
+
+
+def test_unknown_top_level_table_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path / "w.toml", GOOD + "\n[detections]\nmin_evidence = 3\n")
+    with pytest.raises(WatchlistError) as caught:
+        load_watchlist(path)
+    assert str(caught.value) == (
+        f"{path}:18: the watchlist: unknown key 'detections' (did you mean 'detection'?)"
+    )

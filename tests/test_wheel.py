@@ -5,6 +5,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+from stancetrack import store
 from tests.conftest import REPO
 
 
@@ -60,4 +61,4 @@ def test_wheel_ships_migrations_and_model_and_upgrades_a_database(tmp_path: Path
         env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "0001"
+    assert done.stdout.strip() == store.head_revision()

@@ -2,7 +2,8 @@
 
     python bench/bench_pipeline.py [--model default|fast] [--articles 300] [--rerun-articles 10000]
 
-Builds synthetic ~600-word articles from shuffled sentences: 20% from the fixture corpus
+Builds synthetic ~600-word articles (paragraphs of 1-4 sentences) from shuffled sentences: 20%
+from the fixture corpus
 (tracked actors and policies), the rest from the labelled training sentences (other actors).
 Runs the real CLI with the default model on them, then times a second run over the same input
 (nothing new to classify), each in a fresh process.
@@ -37,23 +38,28 @@ def filler_sentences() -> list[str]:
 
 
 def write_articles(path: Path, count: int, seed: int, tracked_share: float) -> None:
-    """Articles whose sentences come from the fixtures with probability `tracked_share`."""
+    """Articles whose sentences come from the fixtures with probability `tracked_share`,
+    in paragraphs of one to four sentences, as news copy is written."""
     rng = random.Random(seed)
     sentences = corpus_sentences()
     filler = filler_sentences()
     with path.open("w") as handle:
         for i in range(count):
-            words, body = 0, []
+            words, body, paragraph = 0, [], []
             while words < 600:
                 pool = sentences if rng.random() < tracked_share else filler
                 sentence = rng.choice(pool)
-                body.append(sentence)
+                paragraph.append(sentence)
                 words += len(sentence.split())
+                if len(paragraph) >= rng.randint(1, 4):
+                    body.append(" ".join(paragraph))
+                    paragraph = []
+            body.append(" ".join(paragraph))
             day = date(2022, 1, 1) + timedelta(days=rng.randrange(1200))
             handle.write(
                 json.dumps(
                     {
-                        "text": " ".join(body) + f" (Item {seed}-{i}.)",
+                        "text": "\n\n".join(p for p in body if p) + f" (Item {seed}-{i}.)",
                         "date": day.isoformat(),
                         "source": f"Outlet {i % 7}",
                         "url": f"https://bench.example.com/{seed}/{i}",

@@ -509,6 +509,13 @@ def evaluate(
         typer.Option(help="Article-level only: ingest these into a temporary database first."),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    extraction: Annotated[
+        bool,
+        typer.Option(
+            help="Score evidence extraction alone (no model): gold lines with an 'evidence' "
+            "list of sentences; needs --articles."
+        ),
+    ] = False,
 ) -> None:
     """Score the model on labelled sentences or articles: accuracy, macro-F1, confusion.
 
@@ -516,12 +523,26 @@ def evaluate(
 
     Example: stancetrack --config fixtures/unseen/watchlist.toml evaluate
     fixtures/unseen/gold/*.jsonl --articles fixtures/unseen/articles
+
+    Example: stancetrack --config fixtures/extraction/watchlist.toml evaluate
+    fixtures/extraction/gold.jsonl --articles fixtures/extraction/articles --extraction
     """
     from stancetrack.evaluate import evaluate_file
 
     state: State = ctx.obj
     if fmt not in ("text", "json"):
         raise typer.BadParameter("use text or json", param_hint="--format")
+    if extraction:
+        from stancetrack.evaluate import extraction_file, render_extraction
+
+        found = extraction_file(labelled, state.config, articles or [])
+        if fmt == "json":
+            import json
+
+            sys.stdout.write(json.dumps(found.as_dict(), indent=2) + "\n")
+        else:
+            sys.stdout.write(render_extraction(found))
+        return
     scores = evaluate_file(labelled, state.settings(), articles=articles)
     if fmt == "json":
         import json

@@ -263,3 +263,178 @@ def evaluate_file(
             scores = evaluate_articles(session, rows, model_hash)[0]
         engine.dispose()
         return scores
+
+
+# ---------------------------------------------------------------- extraction
+
+
+@dataclass(frozen=True)
+class ExtractionScores:
+    """How completely and precisely extraction finds the gold evidence sentences.
+
+    A gold sentence counts as found when a candidate for the same pair covers at least half of
+    it (sentence splitters disagree at the edges); a candidate counts as correct when at least
+    half of it is a gold sentence of that pair.
+    """
+
+    pairs: int  # gold article x track pairs with at least one evidence sentence
+    pairs_covered: int  # ... of which at least one evidence sentence was extracted
+    sentences: int
+    sentences_found: int
+    candidates: int
+    candidates_correct: int
+    by_pattern: dict[str, tuple[int, int]]  # pattern -> (gold sentences, found)
+    by_match: dict[str, tuple[int, int]]  # how the candidate matched -> (candidates, correct)
+
+    @property
+    def pair_coverage(self) -> float:
+        return self.pairs_covered / self.pairs if self.pairs else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.sentences_found / self.sentences if self.sentences else 0.0
+
+    @property
+    def precision(self) -> float:
+        return self.candidates_correct / self.candidates if self.candidates else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "level": "extraction",
+            "pairs": self.pairs,
+            "pair_coverage": round(self.pair_coverage, 4),
+            "sentences": self.sentences,
+            "sentence_recall": round(self.recall, 4),
+            "candidates": self.candidates,
+            "candidate_precision": round(self.precision, 4),
+            "by_pattern": {k: {"gold": n, "found": f} for k, (n, f) in self.by_pattern.items()},
+            "by_match": {k: {"candidates": n, "correct": c} for k, (n, c) in self.by_match.items()},
+        }
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
+    return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def extraction_scores(
+    rows: list[dict[str, Any]],
+    articles: Sequence[Path],
+    watchlist: Watchlist,
+    *,
+    exhaustive: bool = False,
+) -> ExtractionScores:
+    """Run the extractor (no model, no database) over gold articles with evidence lists."""
+    from stancetrack.extract import Extractor
+    from stancetrack.ingest import ArticleRecord, iter_path_items
+
+    records = {
+        item.url: item
+        for item in iter_path_items(articles)
+        if isinstance(item, ArticleRecord) and item.url
+    }
+    pairs = [(watchlist.actors[t.actor], watchlist.policies[t.policy]) for t in watchlist.tracks]
+    extractor = Extractor(pairs, watchlist.extraction.policy_reach)
+    gold: dict[tuple[str, str, str], list[tuple[str, tuple[int, int], list[str]]]] = {}
+    for row in rows:
+        record = records.get(row["url"])
+        if record is None:
+            raise EvaluationError(f"{row['_where']}: no article with url {row['url']}")
+        spans = gold.setdefault((row["url"], row["actor"], row["policy"]), [])
+        for sentence in row.get("evidence") or []:
+            spans.append((*_locate(record, sentence, row["_where"]), row.get("patterns") or []))
+    found_by_pair: dict[tuple[str, str, str], list[tuple[str, tuple[int, int], str]]] = {}
+    for url, record in records.items():
+        for c in extractor.candidates(
+            record.text, record.published_at, record.title, exhaustive=exhaustive
+        ):
+            part = "title" if c.in_headline else "text"
+            found_by_pair.setdefault((url, c.actor, c.policy), []).append(
+                (part, (c.char_start, c.char_end), f"{c.actor_match}+{c.policy_match}")
+            )
+    pairs_total = pairs_covered = sentences = sentences_found = 0
+    by_pattern: dict[str, list[int]] = {}
+    for key, spans in gold.items():
+        if not spans:
+            continue
+        pairs_total += 1
+        candidates = found_by_pair.get(key, [])
+        hits = 0
+        for part, span, patterns in spans:
+            hit = any(
+                c_part == part and _overlap(span, c_span) * 2 >= span[1] - span[0]
+                for c_part, c_span, _ in candidates
+            )
+            hits += hit
+            for pattern in patterns:
+                counts = by_pattern.setdefault(pattern, [0, 0])
+                counts[0] += 1
+                counts[1] += hit
+        sentences += len(spans)
+        sentences_found += hits
+        pairs_covered += hits > 0
+    total = correct = 0
+    by_match: dict[str, list[int]] = {}
+    for key, candidates in found_by_pair.items():
+        spans = gold.get(key, [])
+        for c_part, c_span, how in candidates:
+            right = any(
+                part == c_part and _overlap(span, c_span) * 2 >= c_span[1] - c_span[0]
+                for part, span, _ in spans
+            )
+            total += 1
+            correct += right
+            counts = by_match.setdefault(how, [0, 0])
+            counts[0] += 1
+            counts[1] += right
+    return ExtractionScores(
+        pairs_total,
+        pairs_covered,
+        sentences,
+        sentences_found,
+        total,
+        correct,
+        {k: (v[0], v[1]) for k, v in sorted(by_pattern.items())},
+        {k: (v[0], v[1]) for k, v in sorted(by_match.items())},
+    )
+
+
+def _locate(record: Any, sentence: str, where: str) -> tuple[str, tuple[int, int]]:
+    if record.title and " ".join(sentence.split()) == " ".join(record.title.split()):
+        return "title", (0, len(" ".join(record.title.split())))
+    start = record.text.find(sentence)
+    if start < 0:
+        raise EvaluationError(f"{where}: evidence sentence not in the article: {sentence[:60]!r}")
+    return "text", (start, start + len(sentence))
+
+
+def render_extraction(scores: ExtractionScores) -> str:
+    lines = [
+        f"extraction: {scores.pairs_covered}/{scores.pairs} gold pairs have evidence "
+        f"extracted ({scores.pair_coverage:.1%}); sentence recall {scores.recall:.3f} "
+        f"({scores.sentences_found}/{scores.sentences}); candidate precision "
+        f"{scores.precision:.3f} ({scores.candidates_correct}/{scores.candidates})",
+        "",
+        "recall by pattern (gold sentences on lines with the pattern):",
+    ]
+    for pattern, (n, found) in scores.by_pattern.items():
+        lines.append(f"  {pattern:<18} {found:>4}/{n:<4} {found / n if n else 0:.3f}")
+    lines += ["", "precision by how the candidate matched (actor+policy):"]
+    for how, (n, right) in scores.by_match.items():
+        lines.append(f"  {how:<24} {right:>4}/{n:<4} {right / n if n else 0:.3f}")
+    return "\n".join(lines) + "\n"
+
+
+def extraction_file(
+    labelled: Sequence[str | Path], config: str | Path, articles: Sequence[Path]
+) -> ExtractionScores:
+    """Score extraction alone (`evaluate --extraction`): gold article lines with `evidence`."""
+    from stancetrack.watchlist import load_watchlist
+
+    rows = read_labelled_files(labelled)
+    if level_of(rows) != "article" or not any("evidence" in row for row in rows):
+        raise EvaluationError(
+            f"{labelled[0]}: --extraction needs article-level records with an 'evidence' list"
+        )
+    if not articles:
+        raise EvaluationError("--extraction needs --articles: the folder the gold refers to")
+    return extraction_scores(rows, list(articles), load_watchlist(config))

@@ -186,6 +186,10 @@ class Evidence(Base):
     context_before: Mapped[str] = mapped_column(Text, default="")
     context_after: Mapped[str] = mapped_column(Text, default="")
     matched_alias: Mapped[str] = mapped_column(String(300))
+    # 0 = the headline (offsets then point into articles.title), 1 = first paragraph, ...
+    paragraph: Mapped[int | None] = mapped_column(Integer)
+    actor_match: Mapped[str | None] = mapped_column(String(16))  # alias/demonym/.../pronoun
+    policy_match: Mapped[str | None] = mapped_column(String(16))  # keyword / anaphor
     p_support: Mapped[float] = mapped_column(Float)
     p_oppose: Mapped[float] = mapped_column(Float)
     p_neutral: Mapped[float] = mapped_column(Float)  # includes p_no_stance

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from stancetrack.aggregate import aggregate_stance
 from stancetrack.classify import Classifier, StancePair, StanceProbs
-from stancetrack.extract import ActorMatcher, Candidate, PolicyMatcher, extract_candidates
+from stancetrack.extract import EXTRACTION_VERSION, Candidate, Extractor
 from stancetrack.models import (
     Actor,
     ActorAlias,
@@ -144,6 +144,11 @@ class _TrackWork:
     policy: PolicySpec
 
 
+def extraction_rules(watchlist: Watchlist) -> str:
+    """What decides which sentences are evidence, besides the actor and the policy."""
+    return f"extract-v{EXTRACTION_VERSION}:{watchlist.extraction.policy_reach}"
+
+
 def _active_tracks(session: Session, watchlist: Watchlist) -> list[_TrackWork]:
     work = []
     for track in session.scalars(select(Track).where(Track.active).order_by(Track.id)):
@@ -154,7 +159,7 @@ def _active_tracks(session: Session, watchlist: Watchlist) -> list[_TrackWork]:
                 track.id,
                 track.actor_id,
                 track.policy_id,
-                track_fingerprint(actor, policy),
+                track_fingerprint(actor, policy, extraction_rules(watchlist)),
                 actor,
                 policy,
             )
@@ -233,14 +238,14 @@ def release_dead_claims(session: Session, model_hash: str) -> int:
     return int(getattr(released, "rowcount", 0) or 0)
 
 
-def _insert_ignoring_conflicts(session: Session, rows: list[dict[str, object]]) -> Insert:
+def _insert_ignoring_conflicts(session: Session) -> Insert:
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(Analysis).values(rows).on_conflict_do_nothing()
+        return pg_insert(Analysis).on_conflict_do_nothing()
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return sqlite_insert(Analysis).values(rows).on_conflict_do_nothing()
+    return sqlite_insert(Analysis).on_conflict_do_nothing()
 
 
 def claim_work(
@@ -269,10 +274,11 @@ def claim_work(
     ]
     if not rows:
         return {}
-    statement = _insert_ignoring_conflicts(session, rows).returning(
+    # One statement executed for many rows: compiled once, batched by the driver.
+    statement = _insert_ignoring_conflicts(session).returning(
         Analysis.article_id, Analysis.track_id
     )
-    won = {(a, t) for a, t in session.execute(statement)}
+    won = {(a, t) for a, t in session.execute(statement, rows)}
     claimed: dict[int, list[_TrackWork]] = {}
     for article_id, works in work.items():
         mine = [w for w in works if (article_id, w.track_id) in won]
@@ -323,23 +329,23 @@ def analyze(
     release_dead_claims(session, model_hash)
     pending = pending_work(session, tracks, model_hash)
     session.commit()
-    matchers = {w.track_id: (ActorMatcher(w.actor), PolicyMatcher(w.policy)) for w in tracks}
+    extractor = Extractor([(w.actor, w.policy) for w in tracks], watchlist.extraction.policy_reach)
     classifier: Classifier | None = None
     article_ids = list(pending)
     for start in range(0, len(article_ids), ARTICLE_BATCH):
         batch_ids = article_ids[start : start + ARTICLE_BATCH]
         claimed = claim_work(session, {a: pending[a] for a in batch_ids}, model_hash, run_id)
         articles = {
-            a.id: a
-            for a in session.scalars(select(Article).where(Article.id.in_(list(claimed))))
+            a.id: a for a in session.scalars(select(Article).where(Article.id.in_(list(claimed))))
         }
         session.commit()  # the claim is made; classify with no transaction (and no lock) held
         found: list[tuple[Article, _TrackWork, Candidate]] = []
         for article_id, works in claimed.items():
             article = articles[article_id]
             by_key = {(w.actor.key, w.policy.key): w for w in works}
-            pairs = [matchers[w.track_id] for w in works]
-            for candidate in extract_candidates(article.text, article.published_at, pairs):
+            for candidate in extractor.candidates(
+                article.text, article.published_at, article.title, by_key
+            ):
                 found.append((article, by_key[(candidate.actor, candidate.policy)], candidate))
         if found and classifier is None:
             classifier = load_classifier()
@@ -411,6 +417,9 @@ def _store_batch(
             context_before=candidate.context_before,
             context_after=candidate.context_after,
             matched_alias=candidate.matched_alias[:300],
+            paragraph=candidate.paragraph,
+            actor_match=candidate.actor_match,
+            policy_match=candidate.policy_match,
             p_support=round(p.support, 5),
             p_oppose=round(p.oppose, 5),
             p_neutral=round(p.neutral, 5),

@@ -39,6 +39,7 @@ UNDECIDED_CASES = {
     "past_vs_present",
     "long_resisted",
     "reversal_reported",
+    "reluctance",  # hedged reluctance ("appeared reluctant") is undecided, not a mere mention
 }
 VAST_ACTOR = "The author"
 # Opposite propositions for contrast training: the same evidence against "refuse to X" flips

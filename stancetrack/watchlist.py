@@ -23,12 +23,13 @@ KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 MIN_ALIAS_CHARS = 2  # a one-letter alias would match that letter everywhere
 # Every key the watchlist knows, per table: anything else is a typo and is refused.
 KNOWN_KEYS = {
-    "": ("actors", "policies", "tracks", "detection"),
-    "actor": ("name", "aliases", "demonyms", "spokespeople"),
-    "spokesperson": ("alias", "also", "from", "to"),
+    "": ("actors", "policies", "tracks", "detection", "extraction"),
+    "actor": ("name", "aliases", "demonyms", "titles", "spokespeople"),
+    "spokesperson": ("alias", "also", "titles", "from", "to"),
     "policy": ("name", "proposition", "keywords"),
     "track": ("actor", "policy", "min_evidence", "min_score_change"),
     "detection": ("min_evidence", "min_score_change"),
+    "extraction": ("policy_reach",),
 }
 
 
@@ -40,6 +41,7 @@ class Spokesperson:
     also: tuple[str, ...] = ()
     valid_from: date | None = None
     valid_to: date | None = None
+    titles: tuple[str, ...] = ()  # their office ("chancellor"): "the chancellor" refers to them
 
     def names(self) -> tuple[str, ...]:
         return (self.alias, *self.also)
@@ -57,19 +59,23 @@ class ActorSpec:
     aliases: tuple[str, ...]
     demonyms: tuple[str, ...] = ()
     spokespeople: tuple[Spokesperson, ...] = ()
+    titles: tuple[str, ...] = ()  # office nouns for the actor itself ("foreign ministry")
 
     @property
     def fingerprint(self) -> str:
-        return _digest(
-            {
-                "name": self.name,
-                "aliases": self.aliases,
-                "demonyms": self.demonyms,
-                "spokespeople": [
-                    [s.names(), str(s.valid_from), str(s.valid_to)] for s in self.spokespeople
-                ],
-            }
-        )
+        spec: dict[str, Any] = {
+            "name": self.name,
+            "aliases": self.aliases,
+            "demonyms": self.demonyms,
+            "spokespeople": [
+                [s.names(), str(s.valid_from), str(s.valid_to)]
+                + ([list(s.titles)] if s.titles else [])
+                for s in self.spokespeople
+            ],
+        }
+        if self.titles:  # only when set, so watchlists without titles keep their fingerprints
+            spec["titles"] = self.titles
+        return _digest(spec)
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,17 @@ class DetectionSettings:
     min_score_change: float = DEFAULT_MIN_SCORE_CHANGE
 
 
+POLICY_REACH = ("sentence", "paragraph", "article")
+DEFAULT_POLICY_REACH = "paragraph"
+
+
+@dataclass(frozen=True)
+class ExtractionSettings:
+    """How far a named policy reaches (README, "How it decides"): see extract.Extractor."""
+
+    policy_reach: str = DEFAULT_POLICY_REACH
+
+
 @dataclass(frozen=True)
 class Watchlist:
     path: Path
@@ -107,6 +124,7 @@ class Watchlist:
     policies: dict[str, PolicySpec]
     tracks: tuple[TrackSpec, ...]
     detection: DetectionSettings = field(default_factory=DetectionSettings)
+    extraction: ExtractionSettings = field(default_factory=ExtractionSettings)
 
     @property
     def fingerprint(self) -> str:
@@ -119,9 +137,14 @@ class Watchlist:
         )
 
 
-def track_fingerprint(actor: ActorSpec, policy: PolicySpec) -> str:
-    """Changes exactly when the evidence for this actor x policy pair must be redone."""
-    return _digest([actor.fingerprint, policy.fingerprint])
+def track_fingerprint(actor: ActorSpec, policy: PolicySpec, extraction: str = "") -> str:
+    """Changes exactly when the evidence for this actor x policy pair must be redone.
+
+    `extraction` names the extraction rules in force (their version and settings), so a
+    stancetrack that finds evidence differently redoes the tracks once.
+    """
+    parts = [actor.fingerprint, policy.fingerprint]
+    return _digest(parts + [extraction] if extraction else parts)
 
 
 def _digest(value: Any) -> str:
@@ -181,7 +204,21 @@ def parse_watchlist(data: dict[str, Any], path: Path, text: str = "") -> Watchli
     _check_aliases_unique(loc, actors)
     tracks = _parse_tracks(loc, data.get("tracks", []), actors, policies)
     detection = _parse_detection(loc, data.get("detection", {}))
-    return Watchlist(path, actors, policies, tuple(tracks), detection)
+    extraction = _parse_extraction(loc, data.get("extraction", {}))
+    return Watchlist(path, actors, policies, tuple(tracks), detection, extraction)
+
+
+def _parse_extraction(loc: _Locator, raw: Any) -> ExtractionSettings:
+    line = loc.line_of(r"^\s*\[extraction\]")
+    if not isinstance(raw, dict):
+        raise loc.error(line, "extraction", "must be a table")
+    _check_keys(loc, raw, "extraction", "extraction", line)
+    reach = raw.get("policy_reach", DEFAULT_POLICY_REACH)
+    if reach not in POLICY_REACH:
+        raise loc.error(
+            line, "extraction", f"'policy_reach' must be one of {', '.join(POLICY_REACH)}"
+        )
+    return ExtractionSettings(str(reach))
 
 
 def _table(loc: _Locator, data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -275,14 +312,16 @@ def _parse_actor(loc: _Locator, key: str, raw: dict[str, Any]) -> ActorSpec:
         _check_keys(loc, person, "spokesperson", p_entry, p_line)
         alias = _string(loc, person, "alias", p_entry, p_line)
         also = _strings(loc, person, "also", p_entry, p_line, required=False)
+        titles = _strings(loc, person, "titles", p_entry, p_line, required=False)
         start = _date(loc, person.get("from"), p_entry, p_line, "from")
         end = _date(loc, person.get("to"), p_entry, p_line, "to")
         if start and end and end < start:
             raise loc.error(p_line, p_entry, f"'to' ({end}) is before 'from' ({start})")
-        people.append(Spokesperson(alias, also, start, end))
-        _check_alias_lengths(loc, p_line, p_entry, (alias, *also))
-    _check_alias_lengths(loc, line, entry, (*aliases, *demonyms))
-    return ActorSpec(key, str(name), aliases, demonyms, tuple(people))
+        people.append(Spokesperson(alias, also, start, end, titles))
+        _check_alias_lengths(loc, p_line, p_entry, (alias, *also, *titles))
+    titles = _strings(loc, raw, "titles", entry, line, required=False)
+    _check_alias_lengths(loc, line, entry, (*aliases, *demonyms, *titles))
+    return ActorSpec(key, str(name), aliases, demonyms, tuple(people), titles)
 
 
 def _check_alias_lengths(

@@ -51,19 +51,28 @@ def test_single_head_and_round_trip(db_url: str) -> None:
     engine.dispose()
 
 
-def test_migration_0002_bands_stored_minhashes_as_ingest_does(tmp_path: Path) -> None:
-    """Articles stored before the LSH table get bands equal to what ingest computes now."""
+def _migration(name: str):
     from importlib import util
 
-    from stancetrack.ingest import dedupe
-
-    path = REPO / "migrations/versions/0002_reliability.py"
-    spec = util.spec_from_file_location("m0002", path)
+    spec = util.spec_from_file_location(name, REPO / "migrations/versions" / f"{name}.py")
     assert spec and spec.loader
     module = util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    raw = dedupe.minhash_bytes(dedupe.text_minhash("Seoul said it would not send weapons."))
-    assert module.band_hashes(raw) == dedupe.band_hashes(raw)
+    return module
+
+
+def test_migrations_hash_and_band_stored_articles_as_ingest_does(tmp_path: Path) -> None:
+    """Articles stored under an older MinHash get, on upgrade, the MinHash and LSH bands that
+    ingest computes now, so old and new articles are compared on one scale."""
+    from stancetrack.ingest import dedupe
+
+    body = "Seoul said on Monday it would not send lethal weapons to Ukraine, officials said."
+    raw = dedupe.minhash_bytes_of(dedupe.normalise_text(body))
+    assert _migration("0002_reliability").band_hashes(raw) == dedupe.band_hashes(raw)
+    frozen = _migration("0003_evidence_position")
+    for sample in (body, "x", "", " ".join(f"word{i}" for i in range(300))):
+        normalised = dedupe.normalise_text(sample)
+        assert frozen.minhash_bytes(normalised) == dedupe.minhash_bytes_of(normalised)
     db = tmp_path / "old.db"
     engine = store.open_engine(str(db), upgrade=False)
     store.upgrade_schema(engine, "0001")
@@ -71,16 +80,17 @@ def test_migration_0002_bands_stored_minhashes_as_ingest_does(tmp_path: Path) ->
         connection.execute(
             text(
                 "INSERT INTO articles (published_at, language, text, content_hash, ingested_at, "
-                "minhash) VALUES ('2024-01-01', 'en', 'x', 'h', '2024-01-01', :m)"
+                "minhash) VALUES ('2024-01-01', 'en', :t, 'h', '2024-01-01', :m)"
             ),
-            {"m": raw},
+            {"t": body, "m": b"\x00" * 512},  # an old-style MinHash
         )
     store.upgrade_schema(engine)
     with engine.connect() as connection:
+        stored = connection.execute(text("SELECT minhash FROM articles")).scalar_one()
         bands = connection.execute(
             text("SELECT band_hash FROM article_bands ORDER BY band")
         ).scalars()
-        assert list(bands) == dedupe.band_hashes(raw)
+        assert stored == raw and list(bands) == dedupe.band_hashes(raw)
     engine.dispose()
 
 

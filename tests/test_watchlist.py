@@ -117,7 +117,7 @@ def test_fingerprint_changes_only_with_matching_inputs(tmp_path: Path) -> None:
             "to = 2025-04-04\nrole = 'president'",
             9,
             "actors.south-korea.spokespeople[1]: unknown key 'role' "
-            "(known: alias, also, from, to)",
+            "(known: alias, also, titles, from, to)",
         ),
         (
             "from = 2022-05-10",

@@ -141,6 +141,7 @@ def _insert_batch(
         session.scalars(select(Article.content_hash).where(Article.content_hash.in_(hashes)))
     )
     candidates = stored_candidates(session, list(prints.values()))
+    new: list[tuple[ArticleRecord, Fingerprint, int | None]] = []
     for item in batch:
         if isinstance(item, Rejection):
             outcome.rejected.append(item)
@@ -152,7 +153,7 @@ def _insert_batch(
             continue
         stored.add(print_.content_hash)
         if not savepoints:
-            _add_article(session, item, print_, candidates, outcome, run_id)
+            new.append(_plan_article(item, print_, candidates, len(new)))
             continue
         try:
             with session.begin_nested():
@@ -167,7 +168,75 @@ def _insert_batch(
             rejection = Rejection(item.location, f"the database refused the record ({reason})")
             outcome.rejected.append(rejection)
             _add_rejection(session, rejection, run_id)
+    if new:
+        _insert_planned(session, new, outcome, run_id)
     session.flush()
+
+
+def _plan_article(
+    record: ArticleRecord, print_: Fingerprint, candidates: list[StoredCandidate], index: int
+) -> tuple[ArticleRecord, Fingerprint, int | None]:
+    """Decide the article's wire original now; an original earlier in this batch gets the
+    placeholder id -(its index + 1) until the batch is inserted."""
+    original = wire_original(print_, candidates)
+    duplicate_of = (original.duplicate_of or original.article_id) if original else None
+    candidates.append(
+        StoredCandidate(
+            -(index + 1), duplicate_of, print_.published_at, print_.minhash, frozenset(print_.bands)
+        )
+    )
+    return record, print_, duplicate_of
+
+
+def _insert_planned(
+    session: Session,
+    planned: list[tuple[ArticleRecord, Fingerprint, int | None]],
+    outcome: _BatchOutcome,
+    run_id: int | None,
+) -> None:
+    """Insert a batch's new articles in two statements (originals, then copies of originals in
+    the same batch) and all their bands in one."""
+    now = utcnow()
+    ids: dict[int, int] = {}
+    first = [i for i, (_, _, dup) in enumerate(planned) if dup is None or dup > 0]
+    later = [i for i, (_, _, dup) in enumerate(planned) if dup is not None and dup < 0]
+    for group in (first, later):
+        if not group:
+            continue
+        rows = []
+        for i in group:
+            record, print_, dup = planned[i]
+            rows.append(
+                {
+                    "url": record.url,
+                    "title": record.title,
+                    "source": record.source,
+                    "published_at": record.published_at,
+                    "published_time": record.published_time,
+                    "language": record.language,
+                    "text": record.text,
+                    "content_hash": print_.content_hash,
+                    "origin": record.location[:2000],
+                    "ingested_at": now,
+                    "run_id": run_id,
+                    "duplicate_of": ids[-dup - 1] if dup is not None and dup < 0 else dup,
+                    "minhash": print_.minhash,
+                }
+            )
+        inserted = session.scalars(
+            insert(Article).returning(Article.id, sort_by_parameter_order=True), rows
+        ).all()
+        ids.update(zip(group, inserted, strict=True))
+    session.execute(
+        insert(ArticleBand),
+        [
+            {"article_id": ids[i], "band": band, "band_hash": key}
+            for i, (_, print_, _) in enumerate(planned)
+            for band, key in enumerate(print_.bands)
+        ],
+    )
+    outcome.added += len(planned)
+    outcome.wire_copies += sum(dup is not None for _, _, dup in planned)
 
 
 def _add_article(

@@ -207,8 +207,7 @@ def _record(
         raise BadField("empty text")
     if len(raw_text) > MAX_ARTICLE_CHARS:
         raise BadField(
-            f"article text is {len(raw_text):,} characters, over the limit of "
-            f"{MAX_ARTICLE_CHARS:,}"
+            f"article text is {len(raw_text):,} characters, over the limit of {MAX_ARTICLE_CHARS:,}"
         )
     text = clean_text(raw_text, "text").strip()
     if not text:

@@ -10,13 +10,44 @@ plain mean on the fixture gold in the model card.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from stancetrack.classify import StanceProbs
 
 CARRIES_POSITION = 0.5
 METHODS = ("weighted", "mean")
+# A sentence that reports an earlier position of the actor ("had refused for months",
+# "initially opposed", "last year"): background that should not outvote the news.
+EARLIER_POSITION = re.compile(
+    r"\b(?:had (?:long |repeatedly |previously |initially |earlier |already |until now |"
+    r"for (?:months|years|weeks) )?(?:\w+ed|been|said|held|kept|sent|given|taken|made|fought)|"
+    r"initially|previously|at first|formerly|used to|until (?:then|now|last)|"
+    r"earlier this (?:year|month)|last (?:year|month|spring|summer|autumn|winter)|"
+    r"as opposition leader|before (?:the|his|her) election)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class AggregationRule:
+    """How much each evidence sentence counts; the defaults are the plain weighted rule.
+
+    weight = (1 - P(no_stance))^power, times `lead` in the headline and first paragraph,
+    `past` for a sentence reporting an earlier position, `reach` for a candidate found only
+    through the policy reach; sentences with P(no_stance) >= `carries` count only when none
+    is below it.
+    """
+
+    power: float = 1.0
+    lead: float = 1.0
+    past: float = 1.0
+    reach: float = 1.0
+    carries: float = CARRIES_POSITION
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -40,17 +71,40 @@ def _position_mass(probs: StanceProbs) -> float:
     return 1.0 - probs.neutral
 
 
-def aggregate_stance(evidence: Sequence[StanceProbs], method: str = "weighted") -> ArticleStance:
-    """Combine one article's evidence probabilities into its stance."""
+def aggregate_stance(
+    evidence: Sequence[StanceProbs],
+    method: str = "weighted",
+    *,
+    rule: AggregationRule | None = None,
+    sentences: Sequence[str] | None = None,
+    paragraphs: Sequence[int | None] | None = None,
+    policy_matches: Sequence[str | None] | None = None,
+) -> ArticleStance:
+    """Combine one article's evidence probabilities into its stance.
+
+    `sentences`, `paragraphs` and `policy_matches` (one per evidence) let `rule` weigh where
+    and how each sentence was found; without them every sentence is weighed alike.
+    """
     if not evidence:
         raise ValueError("an article stance needs at least one evidence sentence")
+    rule = rule or AggregationRule()
     if method == "mean":
         probs = _weighted_mean(evidence, [1.0] * len(evidence))
     elif method == "weighted":
-        carrying = [e for e in evidence if _position_mass(e) > CARRIES_POSITION]
+        weights = [
+            _weight(
+                e,
+                rule,
+                sentences[i] if sentences else "",
+                paragraphs[i] if paragraphs else None,
+                policy_matches[i] if policy_matches else None,
+            )
+            for i, e in enumerate(evidence)
+        ]
+        carrying = [i for i, e in enumerate(evidence) if _position_mass(e) > 1 - rule.carries]
         # Mentions without a position do not dilute the sentences that carry one.
-        pool = carrying or list(evidence)
-        probs = _weighted_mean(pool, [_position_mass(e) + 1e-6 for e in pool])
+        pool = carrying or list(range(len(evidence)))
+        probs = _weighted_mean([evidence[i] for i in pool], [weights[i] for i in pool])
     else:
         raise ValueError(f"unknown aggregation method '{method}' (use {', '.join(METHODS)})")
     label = probs.label
@@ -63,6 +117,23 @@ def aggregate_stance(evidence: Sequence[StanceProbs], method: str = "weighted") 
         key_index=key_index,
         probs=probs,
     )
+
+
+def _weight(
+    probs: StanceProbs,
+    rule: AggregationRule,
+    sentence: str,
+    paragraph: int | None,
+    policy_match: str | None,
+) -> float:
+    weight = _position_mass(probs) ** rule.power + 1e-6
+    if paragraph is not None and paragraph <= 1:
+        weight *= rule.lead
+    if rule.past != 1.0 and EARLIER_POSITION.search(sentence):
+        weight *= rule.past
+    if policy_match in ("paragraph", "article"):
+        weight *= rule.reach
+    return weight
 
 
 def _weighted_mean(evidence: Sequence[StanceProbs], weights: Sequence[float]) -> StanceProbs:

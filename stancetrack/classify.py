@@ -161,8 +161,10 @@ def base_classifier(labels: Sequence[str], base: str) -> Any:
     )
 
 
-def _hash_files(files: Sequence[Path]) -> str:
+def _hash_files(files: Sequence[Path], extra: str = "") -> str:
     digest = hashlib.sha256()
+    if extra:  # settings that change the outputs without changing a weight (the temperature)
+        digest.update(extra.encode())
     for file in files:
         digest.update(file.name.encode())
         with file.open("rb") as handle:
@@ -178,7 +180,9 @@ def model_identity(spec: ModelSpec) -> tuple[str, str]:
         files = [base_model_dir(card.get("base", UNNAMED_BASE)) / "model.safetensors"]
         files += [spec.path / name for name in adapter_files(card)]
         name = f"stancetrack-{spec.name}-{card['version']}" if spec.is_packaged else spec.name
-        return name, _hash_files(files)
+        temperature = float(card.get("temperature", 1.0))
+        extra = f"temperature={temperature}" if temperature != 1.0 else ""
+        return name, _hash_files(files, extra)
     if spec.path is not None:
         files = sorted(spec.path.glob("*.safetensors"))
         if not files:
@@ -193,6 +197,13 @@ def adapter_config(folder: Path = PACKAGED_MODEL_DIR) -> dict[str, Any]:
     if not path.exists():
         raise ModelError(f"the stance model adapter is missing ({path}); run `stancetrack train`")
     return dict(json.loads(path.read_text()))
+
+
+def model_temperature(spec: ModelSpec) -> float:
+    """The calibration temperature of a stancetrack adapter folder (1.0: none)."""
+    if spec.path is None or not spec.adapter:
+        return 1.0
+    return float(adapter_config(spec.path).get("temperature", 1.0))
 
 
 def trained_with_marks(spec: ModelSpec) -> bool:
@@ -264,6 +275,7 @@ class TransformerClassifier:
         self.precision = pick_precision(precision, device)
         self.mode, self.columns = _label_columns(self.models[0].config.id2label, spec.name)
         self.mark_actor = trained_with_marks(spec)
+        self.temperature = model_temperature(spec)
         self.name, self.hash = model_identity(spec)
         if not self.hash:
             self.hash = _hash_state(self.models[0])
@@ -292,9 +304,13 @@ class TransformerClassifier:
                     return_tensors="pt",
                 ).to(self.device)
                 # An ensemble (several adapters in one folder) averages its members' probabilities.
+                # Logits divided by the calibration temperature: the same labels, honest confidence.
                 probs = (
                     torch.stack(
-                        [torch.softmax(m(**encoded).logits.float(), dim=-1) for m in self.models]
+                        [
+                            torch.softmax(m(**encoded).logits.float() / self.temperature, dim=-1)
+                            for m in self.models
+                        ]
                     )
                     .mean(dim=0)
                     .cpu()

@@ -41,6 +41,7 @@ bench: install
 	$(PY) bench/bench_cli_startup.py
 	$(PY) bench/bench_inference.py
 	$(PY) bench/bench_pipeline.py
+	$(PY) bench/bench_web.py
 
 clean:
 	rm -rf demo-out .pytest_cache

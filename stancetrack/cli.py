@@ -27,8 +27,11 @@ stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
 
 EXIT_ERROR = 1
-EXIT_SHIFT = 3  # --fail-on-shift: a new or retracted shift was reported
+EXIT_SHIFT = 3  # --fail-on-shift: a new, confirmed or retracted shift was reported
+EXIT_POSSIBLE = 4  # --fail-on-possible: a new possible shift (and no shift) was reported
 EXIT_INTERRUPTED = 130
+# Options of the main callback that may also be given after the command name.
+GLOBAL_OPTIONS = ("--db", "--config", "--model", "--device", "--precision")
 
 
 class ReportFormat(StrEnum):
@@ -36,6 +39,7 @@ class ReportFormat(StrEnum):
     markdown = "markdown"
     json = "json"
     csv = "csv"
+    html = "html"
 
 
 # Detection thresholds, shared by `analyze` and `run` (they override the watchlist's).
@@ -46,6 +50,53 @@ MinScoreChange = Annotated[
     float | None,
     typer.Option(min=0, max=2, help="Smallest mean-score change that counts as a shift."),
 ]
+# Reading from the web, shared by `ingest` and `run`.
+UrlFiles = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--urls",
+        help="A file of URLs (pages or feeds), one a line; blank lines and # comments skipped.",
+    ),
+]
+IgnoreRobots = Annotated[
+    bool, typer.Option("--ignore-robots", help="Fetch pages even where robots.txt disallows it.")
+]
+FetchPages = Annotated[
+    bool,
+    typer.Option(
+        "--fetch-pages/--no-fetch-pages",
+        help="Fetch the page of a feed entry that carries only a summary, or store the summary "
+        "(marked summary-only).",
+    ),
+]
+FetchDelay = Annotated[
+    float | None,
+    typer.Option(
+        min=0,
+        envvar="STANCETRACK_FETCH_DELAY",
+        help="Seconds between two requests to one host (default: the watchlist's sources "
+        "delay, else 1).",
+    ),
+]
+UserAgent = Annotated[
+    str | None,
+    typer.Option(
+        envvar="STANCETRACK_USER_AGENT",
+        help="User-Agent for fetching (default: the watchlist's sources user_agent, else "
+        "stancetrack/VERSION with a project link).",
+    ),
+]
+
+
+def _fetch_overrides(
+    ignore_robots: bool, fetch_pages: bool, fetch_delay: float | None, user_agent: str | None
+) -> dict[str, Any]:
+    return {
+        "respect_robots": not ignore_robots,
+        "fetch_pages": fetch_pages,
+        "fetch_delay": fetch_delay,
+        "user_agent": user_agent,
+    }
 
 
 class State:
@@ -216,23 +267,74 @@ def db_current(ctx: typer.Context) -> None:
     stdout.print(f"current {current_revision(engine) or '(empty)'}, head {head_revision()}")
 
 
+@db_app.command("datasette")
+def db_datasette(
+    ctx: typer.Context,
+    output: Annotated[
+        Path | None, typer.Option(help="Write the metadata here instead of stdout.")
+    ] = None,
+) -> None:
+    """Print Datasette metadata with canned queries for this database (latest stance per
+    track, one track's timeline, shifts with evidence).
+
+    Example: stancetrack --db news.db db datasette --output metadata.json && datasette news.db
+    --metadata metadata.json
+    """
+    import json
+
+    from stancetrack.canned import datasette_metadata
+    from stancetrack.deliver import write_atomically
+    from stancetrack.store import database_url
+
+    url = database_url(ctx.obj.db)
+    name = Path(url.rsplit("/", 1)[-1]).stem if url.startswith("sqlite") else "stancetrack"
+    text = json.dumps(datasette_metadata(name), indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_atomically(output, text, "metadata")
+        stderr.print(f"metadata written to {output}")
+
+
 @app.command()
 def ingest(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders of articles, pages and feeds.")
+    ] = None,
+    urls: UrlFiles = None,
+    sources: Annotated[
+        bool,
+        typer.Option("--sources", help="Also read the feeds and urls of the watchlist's sources."),
+    ] = False,
     strict: Annotated[bool, typer.Option(help="Abort on the first bad record.")] = False,
+    ignore_robots: IgnoreRobots = False,
+    fetch_pages: FetchPages = True,
+    fetch_delay: FetchDelay = None,
+    user_agent: UserAgent = None,
 ) -> None:
-    """Store dated articles (.md/.txt with front matter, .json, .jsonl) without analysing.
+    """Store dated articles without analysing: .md/.txt with front matter, .json, .jsonl,
+    saved web pages (.html), feeds (.xml, .rss, .atom) and URLs.
 
     Example: stancetrack ingest fixtures/articles
+
+    Example: stancetrack ingest --urls links.txt saved-pages/
     """
     from stancetrack.runs import ingest_job
 
     state: State = ctx.obj
+    fetching = _fetch_overrides(ignore_robots, fetch_pages, fetch_delay, user_agent)
+    settings = state.settings(**fetching)
     engine = state.engine()
     result = _run_with_progress(
         lambda progress: ingest_job(
-            engine, paths, state.settings(), strict=strict, progress=progress
+            engine,
+            paths or [],
+            settings,
+            strict=strict,
+            progress=progress,
+            url_files=urls or [],
+            use_sources=sources,
         )
     )
     _print_counts(result.counts)
@@ -264,24 +366,46 @@ def analyze(
 @app.command()
 def run(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of new articles.")],
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files or folders of new articles, besides the watchlist's sources."),
+    ] = None,
     report_file: Annotated[
         Path | None,
-        typer.Option("--report", help="Write the change report here (.md, .json or .csv)."),
+        typer.Option("--report", help="Write the change report here (.md, .json, .csv or .html)."),
     ] = None,
     fail_on_shift: Annotated[
-        bool, typer.Option(help=f"Exit {EXIT_SHIFT} when a new or retracted shift is reported.")
+        bool,
+        typer.Option(
+            help=f"Exit {EXIT_SHIFT} when the report has a new, confirmed or retracted shift."
+        ),
+    ] = False,
+    fail_on_possible: Annotated[
+        bool,
+        typer.Option(
+            help=f"Exit {EXIT_POSSIBLE} when the report has a new possible shift (a shift "
+            f"still exits {EXIT_SHIFT} with --fail-on-shift)."
+        ),
     ] = False,
     strict: Annotated[bool, typer.Option(help="Abort on the first bad record.")] = False,
     min_evidence: MinEvidence = None,
     min_score_change: MinScoreChange = None,
+    urls: UrlFiles = None,
+    ignore_robots: IgnoreRobots = False,
+    fetch_pages: FetchPages = True,
+    fetch_delay: FetchDelay = None,
+    user_agent: UserAgent = None,
 ) -> None:
     """Ingest, analyse, detect shifts and report in one recorded run (for cron).
 
+    Reads the files and folders given, the --urls lists, and the feeds and URLs in the
+    watchlist's sources table (pages fetched once; feeds polled with conditional requests).
     The report lists what changed since the last report a run delivered, so an alert whose
     report could not be written is reported again by the next run.
 
     Example: stancetrack run inbox/ --report today.md --fail-on-shift
+
+    Example: stancetrack run --report today.md   (polls the watchlist's sources only)
     """
     from stancetrack.deliver import check_writable
     from stancetrack.runs import run_job
@@ -291,9 +415,15 @@ def run(
     if report_file is not None:
         check_writable(report_file)  # before any work: a bad target must not cost the alert
     engine = state.engine()
-    settings = state.settings(min_evidence=min_evidence, min_score_change=min_score_change)
+    settings = state.settings(
+        min_evidence=min_evidence,
+        min_score_change=min_score_change,
+        **_fetch_overrides(ignore_robots, fetch_pages, fetch_delay, user_agent),
+    )
     result = _run_with_progress(
-        lambda progress: run_job(engine, paths, settings, strict=strict, progress=progress)
+        lambda progress: run_job(
+            engine, paths or [], settings, strict=strict, progress=progress, url_files=urls or []
+        )
     )
     _print_counts(result.counts)
     _report_skipped(result)
@@ -301,8 +431,10 @@ def run(
     changes = _deliver_run_report(state, engine, result.run_id, report_file, fmt)
     if result.rejected:
         raise typer.Exit(EXIT_ERROR)
-    if fail_on_shift and (changes["new"] or changes["retracted"]):
+    if fail_on_shift and (changes["new"] or changes["confirmed"] or changes["retracted"]):
         raise typer.Exit(EXIT_SHIFT)
+    if fail_on_possible and changes["possible_new"]:
+        raise typer.Exit(EXIT_POSSIBLE)
 
 
 def _deliver_run_report(
@@ -310,12 +442,13 @@ def _deliver_run_report(
 ) -> dict[str, Any]:
     """Write the run's report and record the delivery; returns its changes."""
     from stancetrack.deliver import STDOUT, write_atomically
-    from stancetrack.report import RENDERERS, render_terminal
+    from stancetrack.report import render_terminal
     from stancetrack.runs import mark_delivered, run_report
 
-    report = run_report(engine, _load_watchlist_if_present(state), run_id)
+    watchlist = _load_watchlist_if_present(state)
+    report = run_report(engine, watchlist, run_id)
     if target is not None and fmt is not None:
-        write_atomically(target, RENDERERS[fmt.value](report))
+        write_atomically(target, _render(report, fmt, engine, watchlist))
         mark_delivered(engine, run_id, str(target), fmt.value)
         stdout.print(f"report written to {target}", highlight=False)
     else:
@@ -343,10 +476,23 @@ def _format_for(path: Path) -> ReportFormat:
         ".markdown": ReportFormat.markdown,
         ".json": ReportFormat.json,
         ".csv": ReportFormat.csv,
+        ".html": ReportFormat.html,
+        ".htm": ReportFormat.html,
     }
     if suffix not in formats:
-        raise typer.BadParameter(f"report file must end in .md, .json or .csv: {path}")
+        raise typer.BadParameter(f"report file must end in .md, .json, .csv or .html: {path}")
     return formats[suffix]
+
+
+def _render(report: dict[str, Any], fmt: ReportFormat, engine: Any, watchlist: Any) -> str:
+    """The report as text in a file format; HTML draws each track's chart from the store."""
+    if fmt is ReportFormat.html:
+        from stancetrack.report_html import html_report
+
+        return html_report(engine, report, watchlist)
+    from stancetrack.report import RENDERERS
+
+    return RENDERERS[fmt.value](report)
 
 
 def _load_watchlist_if_present(state: State) -> Any:
@@ -366,14 +512,20 @@ def _build_report(
         return build_report(session, watchlist, report_filter, run_id=run_id)
 
 
-def _write_report(report: dict[str, Any], fmt: ReportFormat, output: Path | None) -> None:
+def _write_report(
+    report: dict[str, Any],
+    fmt: ReportFormat,
+    output: Path | None,
+    engine: Any = None,
+    watchlist: Any = None,
+) -> None:
     from stancetrack.deliver import write_atomically
-    from stancetrack.report import RENDERERS, render_terminal
+    from stancetrack.report import render_terminal
 
     if fmt is ReportFormat.terminal:
         render_terminal(report, stdout)
         return
-    text = RENDERERS[fmt.value](report)
+    text = _render(report, fmt, engine, watchlist)
     if output is None:
         sys.stdout.write(text)
     else:
@@ -391,7 +543,11 @@ def report(
     policy: Annotated[str | None, typer.Option(help="Only this policy (id or name).")] = None,
     fmt: Annotated[
         ReportFormat | None,
-        typer.Option("--format", help="terminal (default on a terminal), markdown, json or csv."),
+        typer.Option(
+            "--format",
+            help="terminal (default on a terminal), markdown, json, csv or html (one "
+            "self-contained page with a chart per track).",
+        ),
     ] = None,
     output: Annotated[
         Path | None, typer.Option(help="Write to this file instead of stdout.")
@@ -401,6 +557,8 @@ def report(
     """Print or write the change report.
 
     Example: stancetrack report --since 2024-01-01 --format markdown --output report.md
+
+    Example: stancetrack report --format html --output today.html
     """
     from stancetrack.report import ReportFilter
 
@@ -424,7 +582,7 @@ def report(
             if sys.stdout.isatty() and output is None
             else ReportFormat.markdown
         )
-    _write_report(data, fmt, output)
+    _write_report(data, fmt, output, engine, _load_watchlist_if_present(state))
     if output is not None:
         stderr.print(f"report written to {output}")
 
@@ -451,7 +609,7 @@ def shifts(
 
         sys.stdout.write(json.dumps(data["shifts"], indent=2, ensure_ascii=False) + "\n")
         return
-    _write_report(data, fmt, None)
+    _write_report(data, fmt, None, state.engine(), _load_watchlist_if_present(state))
 
 
 @app.command()
@@ -708,10 +866,60 @@ def _install_signal_handlers() -> dict[int, Any]:
     return previous
 
 
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Move `--db`, `--config`, `--model`, `--device`, `--precision` given after the command
+    name to before it, where Typer reads them: `stancetrack report --db x.db` works too."""
+    command_at = next(
+        (i for i, arg in enumerate(argv) if arg in _COMMAND_NAMES and not _is_value(argv, i)),
+        None,
+    )
+    if command_at is None:
+        return argv
+    head, tail, moved = argv[:command_at], [], []
+    index = command_at
+    while index < len(argv):
+        arg = argv[index]
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS:
+            if "=" in arg:
+                moved.append(arg)
+            else:
+                moved += argv[index : index + 2]
+                index += 1
+        elif arg == "--":
+            tail += argv[index:]
+            break
+        else:
+            tail.append(arg)
+        index += 1
+    return head + moved + tail
+
+
+def _is_value(argv: list[str], index: int) -> bool:
+    """Whether argv[index] is the value of the option before it (`--config run`)."""
+    return index > 0 and argv[index - 1] in GLOBAL_OPTIONS
+
+
+_COMMAND_NAMES = {
+    "init",
+    "db",
+    "ingest",
+    "analyze",
+    "run",
+    "report",
+    "shifts",
+    "timeline",
+    "evaluate",
+    "status",
+    "train",
+}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one place turns errors into exit codes and one-line messages."""
     import signal
 
+    argv = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
     previous = _install_signal_handlers()
     try:
         _main(argv)

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -66,7 +68,11 @@ class Article(Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     text: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    origin: Mapped[str | None] = mapped_column(String(2000))  # file (and line) it came from
+    origin: Mapped[str | None] = mapped_column(String(2000))  # file (and line) or URL it came from
+    # What turned the input into text: "front-matter", "json", "feed", "trafilatura 2.3.1".
+    extractor: Mapped[str | None] = mapped_column(String(100))
+    # A feed entry's summary stored because its page was not fetched: short, read with care.
+    summary_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     ingested_at: Mapped[datetime] = mapped_column(DateTime)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
     # Wire copies: points at the earliest article of the same near-duplicate cluster.
@@ -100,6 +106,30 @@ class RejectedInput(Base):
     location: Mapped[str] = mapped_column(String(2000))
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FetchedUrl(Base):
+    """A URL requested over HTTP: the seen-set that keeps re-runs from fetching it again.
+
+    Pages are fetched once (again only after a failure that may pass: a timeout, a 5xx, a
+    robots.txt refusal); feeds are polled every run with their ETag / Last-Modified, so an
+    unchanged feed costs one 304.
+    """
+
+    __tablename__ = "fetched_urls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)  # as requested
+    final_url: Mapped[str | None] = mapped_column(String(2000))  # after redirects
+    kind: Mapped[str] = mapped_column(String(8))  # page / feed
+    status: Mapped[int | None] = mapped_column(Integer)  # last HTTP status; NULL: no response
+    etag: Mapped[str | None] = mapped_column(String(300))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    fetched_at: Mapped[datetime] = mapped_column(DateTime)
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+    error: Mapped[str | None] = mapped_column(Text)  # why it gave no article, if it did not
+    retry: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
 
 
 class Actor(Base):
@@ -265,7 +295,10 @@ class Shift(Base):
     evidence_after_id: Mapped[int | None] = mapped_column(
         ForeignKey("evidence.id", ondelete="SET NULL")
     )
-    status: Mapped[str] = mapped_column(String(16))  # new / confirmed / retracted
+    # new / confirmed / retracted; possible / contradicted / expired for possible shifts
+    status: Mapped[str] = mapped_column(String(16))
+    # "possible" when first reported as a possible shift (it keeps that origin once confirmed)
+    origin: Mapped[str | None] = mapped_column(String(16))
     first_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
     last_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
     previous_shift_date: Mapped[date | None] = mapped_column(Date)  # set when a run moved it

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Insert, delete, select, update
+from sqlalchemy import Insert, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from stancetrack.aggregate import aggregate_stance
@@ -30,9 +30,22 @@ from stancetrack.models import (
     Stance,
     Track,
 )
-from stancetrack.shifts import ReconcileResult, StancePoint, detect_shifts, reconcile
+from stancetrack.shifts import (
+    ReconcileResult,
+    StancePoint,
+    detect_shifts,
+    possible_shift,
+    reconcile,
+    reconcile_possible,
+)
 from stancetrack.store import dead_run_ids, serialize
-from stancetrack.watchlist import ActorSpec, PolicySpec, Watchlist, track_fingerprint
+from stancetrack.watchlist import (
+    DEFAULT_LANGUAGES,
+    ActorSpec,
+    PolicySpec,
+    Watchlist,
+    track_fingerprint,
+)
 
 ARTICLE_BATCH = 64  # articles per classify-and-commit batch: bounds memory and lost work
 
@@ -206,22 +219,34 @@ def invalidate_changed_tracks(session: Session, tracks: list[_TrackWork], model_
 
 
 def pending_work(
-    session: Session, tracks: list[_TrackWork], model_hash: str
+    session: Session,
+    tracks: list[_TrackWork],
+    model_hash: str,
+    languages: Sequence[str] = DEFAULT_LANGUAGES,
 ) -> dict[int, list[_TrackWork]]:
-    """Article id -> the tracks it still has to be analysed for."""
+    """Article id -> the tracks it still has to be analysed for.
+
+    Only articles in `languages` (the watchlist's [extraction] languages, English by default):
+    the packaged models read English, and an article in another language waits, stored, for
+    a run whose watchlist lists its language.
+    """
     pending: dict[int, list[_TrackWork]] = defaultdict(list)
     for work in tracks:
         done = select(Analysis.article_id).where(
             Analysis.track_id == work.track_id, Analysis.model_hash == model_hash
         )
-        for article_id in session.scalars(select(Article.id).where(Article.id.not_in(done))):
+        wanted = select(Article.id).where(
+            Article.id.not_in(done), Article.language.in_(list(languages))
+        )
+        for article_id in session.scalars(wanted):
             pending[article_id].append(work)
     return dict(sorted(pending.items()))
 
 
 def count_pending(session: Session, watchlist: Watchlist, model_hash: str) -> int:
     tracks = _active_tracks(session, watchlist)
-    return sum(len(v) for v in pending_work(session, tracks, model_hash).values())
+    languages = watchlist.extraction.languages
+    return sum(len(v) for v in pending_work(session, tracks, model_hash, languages).values())
 
 
 def release_dead_claims(session: Session, model_hash: str) -> int:
@@ -327,7 +352,7 @@ def analyze(
     serialize(session, "invalidate")
     result.tracks_invalidated = invalidate_changed_tracks(session, tracks, model_hash)
     release_dead_claims(session, model_hash)
-    pending = pending_work(session, tracks, model_hash)
+    pending = pending_work(session, tracks, model_hash, watchlist.extraction.languages)
     session.commit()
     extractor = Extractor([(w.actor, w.policy) for w in tracks], watchlist.extraction.policy_reach)
     classifier: Classifier | None = None
@@ -435,7 +460,13 @@ def _store_batch(
     tracks = {w.track_id: w for _, w, _ in found}
     for (article_id, track_id), items in grouped.items():
         work = tracks[track_id]
-        stance = aggregate_stance([p for _, p in items], aggregation)
+        stance = aggregate_stance(
+            [p for _, p in items],
+            aggregation,
+            sentences=[e.sentence for e, _ in items],
+            paragraphs=[e.paragraph for e, _ in items],
+            policy_matches=[e.policy_match for e, _ in items],
+        )
         session.add(
             Stance(
                 article_id=article_id,
@@ -471,6 +502,10 @@ class DetectResult:
             "shifts_confirmed": self.changes.confirmed,
             "shifts_moved": self.changes.moved,
             "shifts_retracted": self.changes.retracted,
+            "possible_shifts_new": self.changes.possible,
+            "possible_shifts_confirmed": self.changes.possible_confirmed,
+            "possible_shifts_contradicted": self.changes.possible_contradicted,
+            "possible_shifts_expired": self.changes.possible_expired,
         }
 
 
@@ -525,6 +560,8 @@ def detect(
     """
     result = DetectResult()
     track_ids = list(session.scalars(select(Track.id).where(Track.active).order_by(Track.id)))
+    # Dates are as of the newest article, not the wall clock: replaying old news ages the same.
+    as_of = session.scalar(select(func.max(Article.published_at)))
     session.commit()
     for track_id in track_ids:
         # One short transaction per track; PostgreSQL writers take turns per track, so two
@@ -537,13 +574,26 @@ def detect(
             track, watchlist, min_evidence, min_score_change
         )
         points = track_points(session, track.actor_id, track.policy_id, model_hash)
-        _, shifts = detect_shifts(
+        segments, shifts = detect_shifts(
             points, min_evidence=evidence_needed, min_score_change=change_needed
         )
         changes = reconcile(session, track.actor_id, track.policy_id, model_hash, shifts, run_id)
+        possible = possible_shift(
+            points, segments, min_evidence=evidence_needed, min_score_change=change_needed
+        )
+        reconcile_possible(
+            session,
+            track.actor_id,
+            track.policy_id,
+            model_hash,
+            possible,
+            run_id,
+            as_of,
+            changes,
+        )
         result.tracks += 1
         result.shifts += len(shifts)
-        for name in ("new", "confirmed", "moved", "retracted"):
+        for name in ReconcileResult.__dataclass_fields__:
             setattr(result.changes, name, getattr(result.changes, name) + getattr(changes, name))
         session.commit()
     return result

@@ -70,6 +70,11 @@ def build_report(
     as_of = session.scalar(select(func.max(Article.published_at)))
     tracks = _tracks(session, flt)
     shifts = _shifts(session, model_hash, tracks, flt, run, after) if model_hash else []
+    possible = (
+        _possible_shifts(session, model_hash, tracks, run, after, detection.min_evidence)
+        if model_hash
+        else []
+    )
     matrix = (
         [_track_status(session, track, model_hash, watchlist, as_of) for track in tracks]
         if model_hash
@@ -86,8 +91,9 @@ def build_report(
             "min_score_change": detection.min_score_change,
         },
         "counts": _counts(session, run, model_hash),
+        "possible_shifts": possible,
         "headlines": [_headline(s) for s in shifts if s["status"] != "retracted"],
-        "changes_since_previous_run": _changes(shifts, run, after),
+        "changes_since_previous_run": _changes(shifts, run, after, possible),
         "shifts": shifts,
         "tracks": matrix,
         "data_quality": _quality(session, run, model_hash, tracks, flt),
@@ -170,10 +176,12 @@ def _shifts(
         # Retracted shifts appear only in the reports that cover the run that retracted them.
         query = query.where(
             or_(
-                Shift.status != "retracted",
-                Shift.changed_run_id.between(after + 1, run.id),
+                Shift.status.in_(("new", "confirmed")),
+                (Shift.status == "retracted") & Shift.changed_run_id.between(after + 1, run.id),
             )
         )
+    else:
+        query = query.where(Shift.status.in_(("new", "confirmed")))
     if flt.since:
         query = query.where(Shift.shift_date >= flt.since)
     if flt.last_run and run is not None:
@@ -189,8 +197,10 @@ def _shifts(
             covered = range(after + 1, run.id + 1)
             if shift.status == "retracted":
                 change = "retracted"
-            elif shift.first_run_id in covered:
+            elif shift.first_run_id in covered and shift.origin != "possible":
                 change = "new"
+            elif shift.origin == "possible" and shift.changed_run_id in covered:
+                change = "confirmed"  # reported as possible earlier, confirmed now
             elif shift.changed_run_id in covered and shift.previous_shift_date:
                 change = "moved"
         shifts.append(
@@ -209,6 +219,7 @@ def _shifts(
                 "status": shift.status,
                 "change_in_run": change,
                 "previous_shift_date": _iso(shift.previous_shift_date),
+                "first_reported_as_possible": shift.origin == "possible",
                 "articles_before": shift.articles_before,
                 "articles_after": shift.articles_after,
                 "sources_before": shift.sources_before,
@@ -228,11 +239,101 @@ def _headline(shift: dict[str, Any]) -> str:
     )
 
 
-def _changes(shifts: list[dict[str, Any]], run: Run | None, after: int) -> dict[str, Any]:
+def _possible_shifts(
+    session: Session,
+    model_hash: str,
+    tracks: list[Track],
+    run: Run | None,
+    after: int,
+    min_evidence: int,
+) -> list[dict[str, Any]]:
+    """Open possible shifts, and those the reported runs contradicted or let expire."""
+    from stancetrack.shifts import POSSIBLE_EXPIRY_DAYS
+
+    pairs = {(t.actor_id, t.policy_id): t for t in tracks}
+    covered = range(after + 1, run.id + 1) if run is not None else range(0)
+    query = (
+        select(Shift)
+        .where(Shift.model_hash == model_hash)
+        .where(Shift.status.in_(("possible", "contradicted", "expired")))
+        .order_by(Shift.shift_date, Shift.id)
+    )
+    found = []
+    for shift in session.scalars(query):
+        track = pairs.get((shift.actor_id, shift.policy_id))
+        if track is None:
+            continue
+        if shift.status != "possible" and shift.changed_run_id not in covered:
+            continue  # closed in an earlier, already reported run
+        change = None
+        if shift.status == "possible" and shift.first_run_id in covered:
+            change = "new"
+        elif shift.status in ("contradicted", "expired"):
+            change = shift.status
+        expires = shift.shift_date.toordinal() + POSSIBLE_EXPIRY_DAYS
+        found.append(
+            {
+                "actor": track.actor.key,
+                "actor_name": track.actor.name,
+                "policy": track.policy.key,
+                "policy_name": track.policy.name,
+                "from_label": shift.from_label,
+                "from_score": shift.from_score,
+                "to_label": shift.to_label,
+                "to_score": shift.to_score,
+                "first_story_date": shift.shift_date.isoformat(),
+                "status": shift.status,
+                "change_in_run": change,
+                "strength": shift.strength,
+                "articles_after": shift.articles_after,
+                "sources_after": shift.sources_after,
+                "expires": date.fromordinal(expires).isoformat(),
+                "confirmed_by": _confirmation(shift, track.min_evidence or min_evidence),
+                "evidence_before": _evidence_dict(session, shift.evidence_before_id),
+                "evidence_after": _evidence_dict(session, shift.evidence_after_id),
+            }
+        )
+    return found
+
+
+def _confirmation(shift: Shift, min_evidence: int) -> str:
+    missing = max(1, min_evidence - shift.articles_after)
+    stories = "story" if missing == 1 else "stories"
+    return f"{missing} more independent {stories} reporting {shift.to_label}"
+
+
+def _possible_headline(shift: dict[str, Any]) -> str:
+    sources = shift["sources_after"]
+    return (
+        f"{shift['actor_name']} - {shift['policy_name']}: {shift['from_label']} -> "
+        f"{shift['to_label']}? (first story {shift['first_story_date']}, {sources} "
+        f"source{'s' * (sources != 1)})"
+    )
+
+
+def _changes(
+    shifts: list[dict[str, Any]],
+    run: Run | None,
+    after: int,
+    possible: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    possible = possible or []
     return {
         "run_id": run.id if run else None,
         "after_run_id": after,
         "new": [_headline(s) for s in shifts if s["change_in_run"] == "new"],
+        "confirmed": [
+            f"{_headline(s)} (reported as possible before)"
+            for s in shifts
+            if s["change_in_run"] == "confirmed"
+        ],
+        "possible_new": [_possible_headline(p) for p in possible if p["change_in_run"] == "new"],
+        "possible_contradicted": [
+            _possible_headline(p) for p in possible if p["change_in_run"] == "contradicted"
+        ],
+        "possible_expired": [
+            _possible_headline(p) for p in possible if p["change_in_run"] == "expired"
+        ],
         "moved": [
             f"{_headline(s)} (was {s['previous_shift_date']})"
             for s in shifts
@@ -309,6 +410,8 @@ def _counts(session: Session, run: Run | None, model_hash: str | None) -> dict[s
     return {
         "articles_total": session.scalar(select(func.count(Article.id))) or 0,
         "articles_new": run_counts.get("articles_added", 0),
+        # New articles not in an analysed language: stored, not sent to the model.
+        "articles_not_english": run_counts.get("articles_not_english", 0),
         "evidence_total": session.scalar(
             select(func.count(Evidence.id)).where(Evidence.model_hash == model_hash)
         )
@@ -443,20 +546,29 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- Model: {model['name'] or '-'} ({(model['hash'] or '-')[:12]})",
         f"- Thresholds: min evidence {thresholds['min_evidence']} stories per side, "
         f"min score change {thresholds['min_score_change']}",
-        f"- Articles: {counts['articles_new']} new, {counts['articles_total']} total; "
+        f"- Articles: {counts['articles_new']} new ({counts['articles_not_english']} not in "
+        f"English), {counts['articles_total']} total; "
         f"evidence {counts['evidence_total']}; duplicates skipped {counts['duplicates_skipped']}; "
         f"wire copies {counts['wire_copies']}; rejected inputs {counts['rejected_inputs']}",
         "",
-        "## Headline changes",
-        "",
     ]
+    lines += _markdown_possible(report.get("possible_shifts") or [])
+    lines += ["## Headline changes", ""]
     lines += [f"- {md_text(h)}" for h in report["headlines"]] or ["- No stance shifts detected."]
     changes = report["changes_since_previous_run"]
     lines += ["", f"## {_changes_heading(changes)}", ""]
-    if any(changes[k] for k in ("new", "moved", "retracted")):
-        lines += [f"- New: {md_text(h)}" for h in changes["new"]]
-        lines += [f"- Moved: {md_text(h)}" for h in changes["moved"]]
-        lines += [f"- Retracted: {md_text(h)}" for h in changes["retracted"]]
+    kinds = (
+        ("New", "new"),
+        ("Confirmed", "confirmed"),
+        ("Moved", "moved"),
+        ("Retracted", "retracted"),
+        ("Possible", "possible_new"),
+        ("Possible shift contradicted", "possible_contradicted"),
+        ("Possible shift expired", "possible_expired"),
+    )
+    if any(changes.get(key) for _, key in kinds):
+        for title, key in kinds:
+            lines += [f"- {title}: {md_text(h)}" for h in changes.get(key) or []]
     else:
         lines.append("- Nothing changed.")
     lines += ["", "## Shifts", ""]
@@ -513,6 +625,33 @@ def render_markdown(report: dict[str, Any]) -> str:
             for q in quality["low_confidence"]
         ]
     return "\n".join(lines) + "\n"
+
+
+def _markdown_possible(possible: list[dict[str, Any]]) -> list[str]:
+    """The possible shifts section: only when there is one open, so quiet reports stay short."""
+    open_ = [p for p in possible if p["status"] == "possible"]
+    if not open_:
+        return []
+    lines = ["## Possible shifts", ""]
+    lines.append(
+        "The newest stories disagree with the current stance, with high confidence, but are "
+        "too few yet to confirm a shift."
+    )
+    lines.append("")
+    for p in open_:
+        lines += [
+            f"### {md_text(p['actor_name'])} - {md_text(p['policy_name'])}: "
+            f"{p['from_label']} -> {p['to_label']}?",
+            "",
+            f"- First story: {p['first_story_date']}; {p['articles_after']} article(s), "
+            f"{p['sources_after']} source(s); strength {p['strength']:.2f}"
+            + (" (new in this report)" if p["change_in_run"] == "new" else ""),
+            f"- Story: {_quote(p['evidence_after'])}",
+            f"- Current stance before it: {_quote(p['evidence_before'])}",
+            f"- Confirmed by {md_text(p['confirmed_by'])}; expires {p['expires']} if none.",
+            "",
+        ]
+    return lines
 
 
 def _changes_heading(changes: dict[str, Any]) -> str:
@@ -590,6 +729,25 @@ def render_csv(report: dict[str, Any]) -> str:
                 "evidence_after": csv_text((s["evidence_after"] or {}).get("sentence")),
             }
         )
+    for p in report.get("possible_shifts") or []:
+        writer.writerow(
+            {
+                "row_type": "possible_shift",
+                "actor": p["actor"],
+                "policy": p["policy"],
+                "from_label": p["from_label"],
+                "to_label": p["to_label"],
+                "from_score": p["from_score"],
+                "to_score": p["to_score"],
+                "date": p["first_story_date"],
+                "strength": p["strength"],
+                "status": p["status"],
+                "articles": p["articles_after"],
+                "sources_after": p["sources_after"],
+                "evidence_before": csv_text((p["evidence_before"] or {}).get("sentence")),
+                "evidence_after": csv_text((p["evidence_after"] or {}).get("sentence")),
+            }
+        )
     for t in report["tracks"]:
         writer.writerow(
             {
@@ -620,11 +778,18 @@ def render_terminal(report: dict[str, Any], console: Any) -> None:
         f"run {run.get('id', '-')}  model {model['name'] or '-'} ({(model['hash'] or '-')[:12]})"
     )
     console.print(
-        f"articles {counts['articles_new']} new / {counts['articles_total']} total, "
+        f"articles {counts['articles_new']} new ({counts['articles_not_english']} not in English)"
+        f" / {counts['articles_total']} total, "
         f"evidence {counts['evidence_total']}, duplicates skipped {counts['duplicates_skipped']}, "
         f"rejected {counts['rejected_inputs']}"
     )
     console.print()
+    for p in report.get("possible_shifts") or []:
+        if p["status"] == "possible":
+            console.print(
+                f"[bold yellow]possible[/] {escape(_possible_headline(p))}", highlight=False
+            )
+            console.print(f"  story: {_plain_quote(p['evidence_after'])}", highlight=False)
     for headline in report["headlines"] or ["No stance shifts detected."]:
         console.print(f"[bold]*[/] {escape(headline)}")
     for shift in report["shifts"]:

@@ -17,10 +17,17 @@ from sqlalchemy.orm import Session
 
 from stancetrack import pipeline, store
 from stancetrack.classify import Classifier, load_classifier, model_identity, resolve_model
-from stancetrack.errors import Interrupted
-from stancetrack.ingest import IngestResult, Rejection, Skipped, ingest_paths
+from stancetrack.errors import IngestError, Interrupted
+from stancetrack.ingest import (
+    FetchSettings,
+    IngestResult,
+    Rejection,
+    Skipped,
+    WebSources,
+    ingest_paths,
+)
 from stancetrack.models import Run
-from stancetrack.watchlist import Watchlist, load_watchlist
+from stancetrack.watchlist import SourceSettings, Watchlist, load_watchlist
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -36,6 +43,29 @@ class Settings:
     aggregation: str = "weighted"
     min_evidence: int | None = None
     min_score_change: float | None = None
+    # Fetching: None leaves the value to the watchlist's [sources], then to the default.
+    user_agent: str | None = None
+    fetch_delay: float | None = None
+    respect_robots: bool = True
+    fetch_pages: bool = True  # fetch the pages of feed entries that carry only a summary
+
+    def fetch_settings(self, sources: SourceSettings | None = None) -> FetchSettings:
+        """How to fetch: these settings (flags, environment), then [sources], then defaults."""
+        sources = sources or SourceSettings()
+        defaults = FetchSettings()
+        delay = self.fetch_delay if self.fetch_delay is not None else sources.delay
+        return FetchSettings(
+            user_agent=self.user_agent or sources.user_agent or defaults.user_agent,
+            delay=delay if delay is not None else defaults.delay,
+            respect_robots=self.respect_robots,
+            fetch_pages=self.fetch_pages,
+        )
+
+
+NOTHING_TO_READ = (
+    "nothing to read: give files or folders, --urls FILE, or feeds/urls under [sources] in "
+    "the watchlist"
+)
 
 
 @dataclass
@@ -119,7 +149,15 @@ def ingest_job(
     strict: bool = False,
     command: str = "ingest",
     progress: Progress | None = None,
+    url_files: Sequence[str | Path] = (),
+    use_sources: bool = False,
 ) -> JobResult:
+    """Store articles from files, URL lists and (with `use_sources`) the watchlist's [sources]."""
+    source_settings = load_watchlist(settings.config).sources if use_sources else None
+    sources = _web_sources(url_files, source_settings)
+    if not paths and not sources:
+        raise IngestError(NOTHING_TO_READ)
+
     def body(session: Session, run: Run) -> JobResult:
         tick = _ticker(progress, "ingest")
         result = ingest_paths(
@@ -129,10 +167,20 @@ def ingest_job(
             strict=strict,
             on_record=tick,
             on_batch=lambda: store.heartbeat(run),
+            sources=sources,
+            fetch=settings.fetch_settings(source_settings),
         )
         return JobResult(run.id, result.counts(), result.rejected, result.skipped)
 
     return _job(engine, command, settings, body)
+
+
+def _web_sources(url_files: Sequence[str | Path], sources: SourceSettings | None) -> WebSources:
+    return WebSources(
+        tuple(Path(f) for f in url_files),
+        sources.urls if sources else (),
+        sources.feeds if sources else (),
+    )
 
 
 def _ticker(progress: Progress | None, stage: str) -> Callable[[], None] | None:
@@ -236,9 +284,14 @@ def run_job(
     strict: bool = False,
     command: str = "run",
     progress: Progress | None = None,
+    url_files: Sequence[str | Path] = (),
 ) -> JobResult:
-    """Ingest, analyse and detect in one recorded run: the scheduled one-shot."""
+    """Ingest (files, URL lists, the watchlist's [sources]), analyse and detect in one recorded
+    run: the scheduled one-shot."""
     watchlist = load_watchlist(settings.config)  # fail on a broken watchlist before any work
+    sources = _web_sources(url_files, watchlist.sources)
+    if not paths and not sources:
+        raise IngestError(NOTHING_TO_READ)
 
     def body(session: Session, run: Run) -> JobResult:
         tick = _ticker(progress, "ingest")
@@ -249,6 +302,8 @@ def run_job(
             strict=strict,
             on_record=tick,
             on_batch=lambda: store.heartbeat(run),
+            sources=sources,
+            fetch=settings.fetch_settings(watchlist.sources),
         )
         counts = {
             **ingested.counts(),

@@ -29,6 +29,10 @@ from stancetrack.classify import LABELS
 from stancetrack.models import Shift
 
 MATCH_DAYS = 120  # a re-detected shift within this many days of a stored one is the same shift
+# Possible shifts (README, "Possible shifts"): the newest stories disagree with the current
+# stance, too few to make a segment yet. Thresholds chosen on the fixture replays.
+POSSIBLE_MIN_CONFIDENCE = 0.8  # at least one of those stories is this sure
+POSSIBLE_EXPIRY_DAYS = 90  # unconfirmed this long after its first story (as of the newest article)
 NO_POSITION = 0.5  # articles more likely than this to report no position are left out
 MIN_CONFIDENCE = 0.6  # article stances less sure than this are shown but do not define segments
 LABEL_SCORE = 0.33  # a segment's mean score beyond +/- this is support / oppose, else neutral
@@ -281,12 +285,99 @@ def detect_shifts(
     return segments, shifts
 
 
+@dataclass(frozen=True)
+class PossibleShift:
+    """The newest stories of a track disagree with its current stance, but are too few (fewer
+    than `min_evidence`) to be a segment: reported at once, confirmed or not later."""
+
+    from_label: str
+    from_score: float
+    to_label: str
+    to_score: float
+    shift_date: date  # the first story that disagrees: a confirmed shift keeps this date
+    window_start: date  # the last story of the current stance
+    window_end: date
+    strength: float
+    articles_before: int
+    articles_after: int
+    sources_before: int
+    sources_after: int
+    evidence_before_id: int | None
+    evidence_after_id: int | None
+    last_story: date
+    confidence: float  # of the surest disagreeing story
+
+
+def possible_shift(
+    points: Sequence[StancePoint],
+    segments: Sequence[Segment],
+    *,
+    min_evidence: int = 2,
+    min_score_change: float = 0.3,
+    min_confidence: float | None = None,
+) -> PossibleShift | None:
+    """A possible shift at the end of the timeline, if the newest stories make one.
+
+    The stories after the current (last) segment, newest first, while they agree with each
+    other: if their label differs from the current stance, they are fewer than `min_evidence`
+    (more would be a segment), their mean score differs from the segment's by at least
+    `min_score_change`, and one of them is at least `min_confidence` sure, they are a possible
+    shift. A newer story that agrees with the current stance again means there is none.
+    """
+    if not segments:
+        return None
+    if min_confidence is None:
+        min_confidence = POSSIBLE_MIN_CONFIDENCE
+    current = segments[-1]
+    last_in_segment = current.stories[-1].points[0]
+    newer = [
+        story
+        for story in merge_wire_copies([p for p in points if p.counts_for_detection])
+        if (story.published_at, story.points[0].article_id)
+        > (last_in_segment.published_at, last_in_segment.article_id)
+    ]
+    if not newer or newer[-1].label == current.label:
+        return None
+    run: list[Story] = []
+    for story in reversed(newer):
+        if story.label != newer[-1].label:
+            break
+        run.insert(0, story)
+    if len(run) >= min_evidence or max(s.confidence for s in run) < min_confidence:
+        return None
+    after = Segment(list(run))
+    if abs(after.score - current.score) < min_score_change:
+        return None
+    return PossibleShift(
+        from_label=current.label,
+        from_score=round(current.score, 3),
+        to_label=after.label,
+        to_score=round(after.score, 3),
+        shift_date=after.start,
+        window_start=current.end,
+        window_end=after.start,
+        strength=shift_strength(current, after),
+        articles_before=sum(len(s.points) for s in current.stories),
+        articles_after=sum(len(s.points) for s in run),
+        sources_before=current.sources,
+        sources_after=after.sources,
+        evidence_before_id=current.stories[-1].key_evidence_id,
+        evidence_after_id=run[0].key_evidence_id,
+        last_story=after.end,
+        confidence=round(max(s.confidence for s in run), 3),
+    )
+
+
 @dataclass
 class ReconcileResult:
     new: int = 0
     confirmed: int = 0
     moved: int = 0
     retracted: int = 0
+    possible: int = 0  # possible shifts reported for the first time
+    possible_confirmed: int = 0  # possible shifts that became shifts (counted in `new` too)
+    possible_contradicted: int = 0
+    possible_expired: int = 0
 
 
 def reconcile(
@@ -303,14 +394,26 @@ def reconcile(
         session.scalars(
             select(Shift)
             .where(Shift.actor_id == actor_id, Shift.policy_id == policy_id)
-            .where(Shift.model_hash == model_hash, Shift.status != "retracted")
+            .where(Shift.model_hash == model_hash, Shift.status.in_(("new", "confirmed")))
             .order_by(Shift.shift_date)
         )
     )
+    possibles = _stored_possibles(session, actor_id, policy_id, model_hash)
     unmatched = list(stored)
     for shift in detected:
         match = _best_match(shift, unmatched)
         if match is None:
+            earlier = _best_match(shift, possibles)
+            if earlier is not None:
+                # Reported as possible before, confirmed now: the same row, the same date.
+                possibles.remove(earlier)
+                for name, value in _fields(shift).items():
+                    setattr(earlier, name, value)
+                earlier.status = "confirmed"
+                earlier.last_run_id = earlier.changed_run_id = run_id
+                result.new += 1
+                result.possible_confirmed += 1
+                continue
             session.add(
                 Shift(
                     actor_id=actor_id,
@@ -343,6 +446,79 @@ def reconcile(
         result.retracted += 1
     session.flush()
     return result
+
+
+def _stored_possibles(
+    session: Session, actor_id: int, policy_id: int, model_hash: str
+) -> list[Shift]:
+    return list(
+        session.scalars(
+            select(Shift)
+            .where(Shift.actor_id == actor_id, Shift.policy_id == policy_id)
+            .where(Shift.model_hash == model_hash, Shift.status == "possible")
+            .order_by(Shift.shift_date)
+        )
+    )
+
+
+def reconcile_possible(
+    session: Session,
+    actor_id: int,
+    policy_id: int,
+    model_hash: str,
+    possible: PossibleShift | None,
+    run_id: int | None,
+    as_of: date | None,
+    result: ReconcileResult,
+) -> None:
+    """Record this run's possible shift, and close the stored ones it no longer sees.
+
+    A stored possible shift that detection no longer sees (and that `reconcile` did not just
+    confirm) is `expired` once its first story is `POSSIBLE_EXPIRY_DAYS` old, else
+    `contradicted`: newer stories went back to the current stance.
+    """
+    stored = _stored_possibles(session, actor_id, policy_id, model_hash)
+    match = None
+    if possible is not None:
+        match = _best_match(possible, stored)  # type: ignore[arg-type]
+    for row in stored:
+        if row is match:
+            continue
+        age = (as_of - row.shift_date).days if as_of else 0
+        row.status = "expired" if age > POSSIBLE_EXPIRY_DAYS else "contradicted"
+        row.last_run_id = row.changed_run_id = run_id
+        if row.status == "expired":
+            result.possible_expired += 1
+        else:
+            result.possible_contradicted += 1
+    if possible is None:
+        session.flush()
+        return
+    fields = {name: getattr(possible, name) for name in DetectedShift.__dataclass_fields__}
+    if match is not None:
+        if as_of and (as_of - possible.shift_date).days > POSSIBLE_EXPIRY_DAYS:
+            match.status = "expired"
+            match.changed_run_id = run_id
+            result.possible_expired += 1
+        for name, value in fields.items():
+            setattr(match, name, value)
+        match.last_run_id = run_id
+    elif not (as_of and (as_of - possible.shift_date).days > POSSIBLE_EXPIRY_DAYS):
+        session.add(
+            Shift(
+                actor_id=actor_id,
+                policy_id=policy_id,
+                model_hash=model_hash,
+                status="possible",
+                origin="possible",
+                first_run_id=run_id,
+                last_run_id=run_id,
+                changed_run_id=run_id,
+                **fields,
+            )
+        )
+        result.possible += 1
+    session.flush()
 
 
 def _best_match(shift: DetectedShift, stored: Sequence[Shift]) -> Shift | None:

@@ -12,7 +12,14 @@ from stancetrack import store
 from stancetrack.errors import NotFoundError, StancetrackError
 from stancetrack.models import Actor, Policy, Track
 from stancetrack.pipeline import thresholds_for, track_points
-from stancetrack.shifts import DetectedShift, Segment, StancePoint, detect_shifts
+from stancetrack.shifts import (
+    DetectedShift,
+    PossibleShift,
+    Segment,
+    StancePoint,
+    detect_shifts,
+    possible_shift,
+)
 from stancetrack.watchlist import DetectionSettings, Watchlist
 
 LABEL_COLOURS = {"support": "#1a9850", "oppose": "#d73027", "neutral": "#7f7f7f"}
@@ -24,6 +31,7 @@ class Timeline:
     points: list[StancePoint]
     segments: list[Segment]
     shifts: list[DetectedShift]
+    possible: PossibleShift | None = None
 
 
 def load_timeline(
@@ -57,7 +65,10 @@ def load_timeline(
         segments, shifts = detect_shifts(
             points, min_evidence=min_evidence, min_score_change=min_change
         )
-        return Timeline(f"{actor_row.name} - {policy_row.name}", points, segments, shifts)
+        possible = possible_shift(
+            points, segments, min_evidence=min_evidence, min_score_change=min_change
+        )
+        return Timeline(f"{actor_row.name} - {policy_row.name}", points, segments, shifts, possible)
 
 
 def check_plot_target(output: Path) -> None:
@@ -73,6 +84,21 @@ def plot_timeline(timeline: Timeline, output: str | Path) -> Path:
     """Write a PNG or SVG of the timeline; the format follows the file suffix."""
     output = Path(output)
     check_plot_target(output)
+    from stancetrack.deliver import write_atomically
+
+    write_atomically(output, render_timeline(timeline, output.suffix.lower().lstrip(".")), "plot")
+    return output
+
+
+def timeline_svg(timeline: Timeline, salt: str) -> str:
+    """The plot as an SVG element to inline in an HTML page (glyphs drawn as paths, so no
+    fonts are needed; `salt` keeps element ids apart when several charts share a page)."""
+    svg = render_timeline(timeline, "svg", salt=salt).decode("utf-8")
+    return svg[svg.index("<svg") :]
+
+
+def render_timeline(timeline: Timeline, fmt: str, salt: str = "") -> bytes:
+    """The plot as PNG or SVG bytes."""
     import io
 
     import matplotlib
@@ -81,6 +107,8 @@ def plot_timeline(timeline: Timeline, output: str | Path) -> Path:
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
+    plt.rcParams["svg.hashsalt"] = salt or "stancetrack"  # stable ids: same data, same file
+    plt.rcParams["svg.fonttype"] = "path"
     fig, ax = plt.subplots(figsize=(11.5, 4.2), dpi=120)
 
     def num(day: date) -> float:
@@ -117,6 +145,20 @@ def plot_timeline(timeline: Timeline, output: str | Path) -> Path:
                 label=label,
                 zorder=3,
             )
+    if timeline.possible is not None:
+        possible = timeline.possible
+        ax.axvline(num(possible.shift_date), color="#b35806", ls=":", lw=1.2)
+        ax.annotate(
+            f"possible: {possible.from_label} -> {possible.to_label}\n"
+            f"{possible.shift_date.isoformat()}",
+            xy=(num(possible.shift_date), 0.12),
+            xycoords=("data", "axes fraction"),
+            xytext=(4, 0),
+            textcoords="offset points",
+            fontsize=8,
+            color="#b35806",
+            va="bottom",
+        )
     for shift in timeline.shifts:
         ax.axvline(num(shift.shift_date), color="#333333", ls="--", lw=1)
         ax.annotate(
@@ -144,9 +186,6 @@ def plot_timeline(timeline: Timeline, output: str | Path) -> Path:
     fig.autofmt_xdate()
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=output.suffix.lower().lstrip("."))
+    fig.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
     plt.close(fig)
-    from stancetrack.deliver import write_atomically
-
-    write_atomically(output, buffer.getvalue(), "plot")
-    return output
+    return buffer.getvalue()

@@ -23,13 +23,14 @@ KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 MIN_ALIAS_CHARS = 2  # a one-letter alias would match that letter everywhere
 # Every key the watchlist knows, per table: anything else is a typo and is refused.
 KNOWN_KEYS = {
-    "": ("actors", "policies", "tracks", "detection", "extraction"),
+    "": ("actors", "policies", "tracks", "detection", "extraction", "sources"),
     "actor": ("name", "aliases", "demonyms", "titles", "spokespeople"),
     "spokesperson": ("alias", "also", "titles", "from", "to"),
     "policy": ("name", "proposition", "keywords"),
     "track": ("actor", "policy", "min_evidence", "min_score_change"),
     "detection": ("min_evidence", "min_score_change"),
-    "extraction": ("policy_reach",),
+    "extraction": ("policy_reach", "languages"),
+    "sources": ("feeds", "urls", "delay", "user_agent"),
 }
 
 
@@ -108,13 +109,29 @@ class DetectionSettings:
 
 POLICY_REACH = ("sentence", "paragraph", "article")
 DEFAULT_POLICY_REACH = "paragraph"
+DEFAULT_LANGUAGES: tuple[str, ...] = ("en",)
 
 
 @dataclass(frozen=True)
 class ExtractionSettings:
-    """How far a named policy reaches (README, "How it decides"): see extract.Extractor."""
+    """How far a named policy reaches (README, "How it decides"): see extract.Extractor; and
+    which article languages are analysed (the packaged models read English only)."""
 
     policy_reach: str = DEFAULT_POLICY_REACH
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """[sources]: feeds polled and pages fetched by every `run`, and how politely.
+
+    `delay` and `user_agent` are None when the watchlist leaves them to flags and defaults.
+    """
+
+    feeds: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    delay: float | None = None
+    user_agent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +142,7 @@ class Watchlist:
     tracks: tuple[TrackSpec, ...]
     detection: DetectionSettings = field(default_factory=DetectionSettings)
     extraction: ExtractionSettings = field(default_factory=ExtractionSettings)
+    sources: SourceSettings = field(default_factory=SourceSettings)  # not in the fingerprint
 
     @property
     def fingerprint(self) -> str:
@@ -205,7 +223,8 @@ def parse_watchlist(data: dict[str, Any], path: Path, text: str = "") -> Watchli
     tracks = _parse_tracks(loc, data.get("tracks", []), actors, policies)
     detection = _parse_detection(loc, data.get("detection", {}))
     extraction = _parse_extraction(loc, data.get("extraction", {}))
-    return Watchlist(path, actors, policies, tuple(tracks), detection, extraction)
+    sources = _parse_sources(loc, data.get("sources", {}))
+    return Watchlist(path, actors, policies, tuple(tracks), detection, extraction, sources)
 
 
 def _parse_extraction(loc: _Locator, raw: Any) -> ExtractionSettings:
@@ -218,7 +237,46 @@ def _parse_extraction(loc: _Locator, raw: Any) -> ExtractionSettings:
         raise loc.error(
             line, "extraction", f"'policy_reach' must be one of {', '.join(POLICY_REACH)}"
         )
-    return ExtractionSettings(str(reach))
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
+    if "languages" in raw:
+        languages = _strings(loc, raw, "languages", "extraction", line, required=True)
+        bad = [code for code in languages if not re.fullmatch(r"[a-z]{2,3}", code)]
+        if bad:
+            problem = f"'languages' must be language codes such as 'en', not {bad[0]!r}"
+            raise loc.error(line, "extraction", problem)
+    return ExtractionSettings(str(reach), languages)
+
+
+def _parse_sources(loc: _Locator, raw: Any) -> SourceSettings:
+    from stancetrack.ingest.fetch import check_url
+
+    line = loc.line_of(r"^\s*\[sources\]")
+    if not isinstance(raw, dict):
+        raise loc.error(line, "sources", "must be a table")
+    _check_keys(loc, raw, "sources", "sources", line)
+    lists = {}
+    for name in ("feeds", "urls"):
+        values = _strings(loc, raw, name, "sources", line, required=False)
+        for value in values:
+            problem = check_url(value)
+            if problem:
+                at = loc.line_of(re.escape(value)) or line
+                raise loc.error(at, f"sources.{name}", problem)
+        lists[name] = values
+    delay = raw.get("delay")
+    if delay is not None and (
+        isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay <= 3600
+    ):
+        raise loc.error(line, "sources", "'delay' must be a number of seconds between 0 and 3600")
+    user_agent = raw.get("user_agent")
+    if user_agent is not None and (not isinstance(user_agent, str) or not user_agent.strip()):
+        raise loc.error(line, "sources", "'user_agent' must be a non-empty string")
+    return SourceSettings(
+        lists["feeds"],
+        lists["urls"],
+        float(delay) if delay is not None else None,
+        user_agent.strip() if user_agent else None,
+    )
 
 
 def _table(loc: _Locator, data: dict[str, Any], name: str) -> dict[str, Any]:

@@ -97,7 +97,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Every test works in its own folder with its own database and no inherited settings."""
-    for name in ("STANCETRACK_DB", "STANCETRACK_CONFIG", "STANCETRACK_MODEL", "STANCETRACK_DEBUG"):
+    for name in (
+        "STANCETRACK_DB",
+        "STANCETRACK_CONFIG",
+        "STANCETRACK_MODEL",
+        "STANCETRACK_DEBUG",
+        "STANCETRACK_FETCH_DELAY",
+        "STANCETRACK_USER_AGENT",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     yield tmp_path

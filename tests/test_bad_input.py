@@ -206,7 +206,7 @@ def test_a_bad_report_suffix_is_a_usage_error_before_any_work(capsys, tmp_path: 
         "x.txt",
         "--fail-on-shift",
     )
-    assert code == 2 and "report file must end in .md, .json or .csv: x.txt" in err
+    assert code == 2 and "report file must end in .md, .json, .csv or .html: x.txt" in err
     assert not (tmp_path / "stancetrack.db").exists()
 
 

@@ -37,11 +37,22 @@ def test_every_command_has_help() -> None:
 
 
 def test_help_does_not_import_torch() -> None:
+    """Nor the web stack: page extraction, feeds, HTTP and language detection load on use."""
+    heavy = (
+        "torch",
+        "transformers",
+        "matplotlib",
+        "trafilatura",
+        "htmldate",
+        "feedparser",
+        "httpx",
+        "py3langid",
+        "lxml",
+    )
     code = (
         "import sys\nfrom stancetrack.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "print('HEAVY', sorted(m for m in ('torch', 'transformers', 'matplotlib') "
-        "if m in sys.modules))"
+        f"print('HEAVY', sorted(m for m in {heavy!r} if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "HEAVY []" in done.stdout, done.stdout + done.stderr
@@ -203,3 +214,30 @@ def test_python_dash_m_works() -> None:
         [sys.executable, "-m", "stancetrack", "--version"], capture_output=True, text=True
     )
     assert (done.returncode, done.stdout.strip()) == (0, "stancetrack 0.1.0")
+
+
+def test_global_options_work_after_the_command_too(capsys, tmp_path: Path) -> None:
+    import typer.main
+
+    from stancetrack.cli import _COMMAND_NAMES, hoist_global_options
+
+    group = typer.main.get_command(app)
+    assert _COMMAND_NAMES == set(group.commands)  # type: ignore[attr-defined]
+    assert hoist_global_options(["report", "--db", "x.db", "--format", "json"]) == [
+        "--db",
+        "x.db",
+        "report",
+        "--format",
+        "json",
+    ]
+    assert hoist_global_options(["--config", "run", "run", "--db=y.db", "in/"]) == [
+        "--config",
+        "run",
+        "--db=y.db",
+        "run",
+        "in/",
+    ]
+    code, out, _ = cli(capsys, "db", "upgrade", "--db", str(tmp_path / "after.db"))
+    assert code == 0 and (tmp_path / "after.db").exists()
+    code, out, _ = cli(capsys, "status", "--db", str(tmp_path / "after.db"))
+    assert code == 0 and str(tmp_path / "after.db") in out

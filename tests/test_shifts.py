@@ -179,3 +179,122 @@ def test_a_segment_of_disagreeing_stories_is_labelled_by_its_mean_score() -> Non
 
     assert Segment([story("support", 0.9), story("oppose", -0.7)]).label == "neutral"
     assert Segment([story("support", 0.9), story("support", 0.5)]).label == "support"
+
+
+# ---------------------------------------------------------------- possible shifts (#14)
+
+
+def later_story(points: list[StancePoint], label: str, days: int) -> list[StancePoint]:
+    """One more story, `days` after the last, from a new article and outlet."""
+    extra = series(label, start=points[-1].published_at + timedelta(days=days), evidence=False)[0]
+    return [
+        *points,
+        StancePoint(**{**extra.__dict__, "article_id": 900 + len(points), "source": "late"}),
+    ]
+
+
+def sure(points: list[StancePoint], index: int, confidence: float) -> list[StancePoint]:
+    points[index] = StancePoint(**{**points[index].__dict__, "confidence": confidence})
+    return points
+
+
+def test_a_sure_lone_latest_story_is_a_possible_shift() -> None:
+    from stancetrack.shifts import POSSIBLE_MIN_CONFIDENCE, possible_shift
+
+    points = sure(series("OOOOS"), 4, 0.9)
+    segments, shifts = detect_shifts(points)
+    assert shifts == []
+    found = possible_shift(points, segments)
+    assert found is not None
+    assert (found.from_label, found.to_label) == ("oppose", "support")
+    assert found.shift_date == points[4].published_at and found.articles_after == 1
+    assert found.evidence_after_id == 104 and found.evidence_before_id == 103
+    unsure = sure(series("OOOOS"), 4, POSSIBLE_MIN_CONFIDENCE - 0.05)
+    assert possible_shift(unsure, detect_shifts(unsure)[0]) is None
+    back = sure(series("OOOOSO"), 4, 0.9)  # the newest story agrees with the stance again
+    assert possible_shift(back, detect_shifts(back)[0]) is None
+    two = series("OOOOSS")  # enough stories: a shift, not a possible one
+    segments, shifts = detect_shifts(two)
+    assert len(shifts) == 1 and possible_shift(two, segments) is None
+
+
+def _track(session) -> tuple[int, int]:
+    actor = Actor(key="a", name="A", fingerprint="")
+    policy = Policy(key="p", name="P", proposition="x", keywords="[]", fingerprint="")
+    session.add_all([actor, policy])
+    session.flush()
+    return actor.id, policy.id
+
+
+def test_possible_shifts_are_confirmed_contradicted_or_expire(tmp_path: Path) -> None:
+    """Confirmed: the same row becomes the shift, keeping its date. Contradicted: a newer story
+    returns to the stance. Expired: nothing confirms it for POSSIBLE_EXPIRY_DAYS."""
+    from stancetrack.shifts import (
+        POSSIBLE_EXPIRY_DAYS,
+        ReconcileResult,
+        possible_shift,
+        reconcile_possible,
+    )
+
+    def step(session, ids, points, run, as_of=None) -> ReconcileResult:
+        segments, shifts = detect_shifts(points)
+        result = reconcile(session, *ids, "h", shifts, run)
+        found = possible_shift(points, segments)
+        reconcile_possible(session, *ids, "h", found, run, as_of or points[-1].published_at, result)
+        return result
+
+    engine = store.open_engine(str(tmp_path / "p.db"))
+    with store.session_scope(engine) as session:
+        runs = []
+        for _ in range(6):
+            run = Run(started_at=store.utcnow(), command="t", status="ok")
+            session.add(run)
+            session.flush()
+            runs.append(run.id)
+        ids = _track(session)
+        first = sure(series("OOOOS", evidence=False), 4, 0.9)
+        assert step(session, ids, first, runs[0]).possible == 1
+        [row] = session.scalars(select(Shift)).all()
+        assert (row.status, row.origin, row.shift_date) == (
+            "possible",
+            "possible",
+            first[4].published_at,
+        )
+        confirmed = step(
+            session,
+            ids,
+            later_story(first, "S", 2),
+            runs[1],
+        )
+        assert (confirmed.new, confirmed.possible_confirmed) == (1, 1)
+        [row] = session.scalars(select(Shift)).all()
+        assert (row.status, row.origin, row.shift_date) == (
+            "confirmed",
+            "possible",
+            first[4].published_at,
+        )
+
+    engine = store.open_engine(str(tmp_path / "q.db"))
+    with store.session_scope(engine) as session:
+        run_ids = []
+        for _ in range(3):
+            run = Run(started_at=store.utcnow(), command="t", status="ok")
+            session.add(run)
+            session.flush()
+            run_ids.append(run.id)
+        ids = _track(session)
+        points = sure(series("OOOOS", evidence=False), 4, 0.9)
+        step(session, ids, points, run_ids[0])
+        back = later_story(points, "O", 3)
+        assert step(session, ids, back, run_ids[1]).possible_contradicted == 1
+        assert session.scalars(select(Shift.status)).all() == ["contradicted"]
+        later = sure(series("OOOOS", start=date(2024, 1, 1), evidence=False), 4, 0.9)
+        step(session, ids, later, run_ids[2])
+        expired = step(
+            session,
+            ids,
+            later,
+            run_ids[2],
+            as_of=later[4].published_at + timedelta(days=POSSIBLE_EXPIRY_DAYS + 1),
+        )
+        assert expired.possible_expired == 1

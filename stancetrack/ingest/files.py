@@ -1,5 +1,7 @@
 """Input files: walking folders, reading within limits, and the text, JSON and JSON Lines formats.
 
+Saved web pages (.html, .htm) go to `web` and feed files (.xml, .rss, .atom) to `feeds`.
+
 Nothing here raises on bad input: every problem comes out as a `Rejection` naming the file
 (and line or record), and files met in folders that are not inputs come out as `Skipped`.
 Large inputs are streamed; no file is read past its documented limit (records.py).
@@ -17,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from stancetrack.ingest.feeds import PageLink, read_feed_file
 from stancetrack.ingest.records import (
     MAX_DOCUMENT_BYTES,
     MAX_FRONT_MATTER_BYTES,
@@ -28,14 +31,17 @@ from stancetrack.ingest.records import (
     location_of,
     record_from_fields,
 )
+from stancetrack.ingest.web import read_page_file
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 JSON_SUFFIXES = {".json"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 HTML_SUFFIXES = {".html", ".htm"}
 FEED_SUFFIXES = {".xml", ".rss", ".atom"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSON_SUFFIXES | JSONL_SUFFIXES
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSON_SUFFIXES | JSONL_SUFFIXES | HTML_SUFFIXES | FEED_SUFFIXES
 FRONT_MATTER_HINT = "set 'date: YYYY-MM-DD' in the front matter"
+FRONT_MATTER_EXTRACTOR = "front-matter"
+JSON_EXTRACTOR = "json"
 
 Item = ArticleRecord | Rejection | Skipped
 
@@ -176,20 +182,30 @@ def decode(raw: bytes, location: str) -> str | Rejection:
         return Rejection(location, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
 
 
-def iter_records(path: Path) -> Iterator[ArticleRecord | Rejection]:
-    """Parse one file into records; problems come out as `Rejection`s, never exceptions."""
+def iter_records(path: Path) -> Iterator[ArticleRecord | Rejection | PageLink]:
+    """Parse one file into records; problems come out as `Rejection`s, never exceptions.
+
+    A feed entry whose article is on its page comes out as a `PageLink` for the caller to
+    fetch (or to store as its summary).
+    """
     suffix, _ = format_of(path)
     where = location_of(path)
     if suffix in JSONL_SUFFIXES:
         yield from _iter_jsonl(path)
         return
-    if suffix not in TEXT_SUFFIXES | JSON_SUFFIXES:
+    if suffix not in SUPPORTED_SUFFIXES:
         yield Rejection(where, _unsupported(suffix))
         return
     limit = MAX_JSON_BYTES if suffix in JSON_SUFFIXES else MAX_DOCUMENT_BYTES
     raw = read_limited(path, limit)
     if isinstance(raw, Rejection):
         yield raw
+        return
+    if suffix in HTML_SUFFIXES:
+        yield from read_page_file(path, raw)
+        return
+    if suffix in FEED_SUFFIXES:
+        yield from read_feed_file(path, raw)
         return
     text = decode(raw, where)
     if isinstance(text, Rejection):
@@ -286,7 +302,9 @@ def text_record(location: str, text: str) -> ArticleRecord | Rejection:
         )
     fields = {str(k): v for k, v in fields.items() if k not in ("text", "body", "content")}
     fields["text"] = body
-    return record_from_fields(fields, location, date_hint=FRONT_MATTER_HINT)
+    return record_from_fields(
+        fields, location, date_hint=FRONT_MATTER_HINT, extractor=FRONT_MATTER_EXTRACTOR
+    )
 
 
 # ---------------------------------------------------------------- JSON and JSON Lines
@@ -314,7 +332,7 @@ def _iter_json(where: str, text: str) -> Iterator[ArticleRecord | Rejection]:
         if not isinstance(item, dict):
             yield Rejection(location, "a record must be a JSON object")
             continue
-        yield record_from_fields(item, location)
+        yield record_from_fields(item, location, extractor=JSON_EXTRACTOR)
 
 
 def _iter_jsonl(path: Path) -> Iterator[ArticleRecord | Rejection]:
@@ -369,4 +387,4 @@ def _jsonl_line(raw_line: bytes, location: str) -> Iterator[ArticleRecord | Reje
     if not isinstance(item, dict):
         yield Rejection(location, "a record must be a JSON object")
         return
-    yield record_from_fields(item, location)
+    yield record_from_fields(item, location, extractor=JSON_EXTRACTOR)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -37,6 +37,20 @@ _ISO_DATE = re.compile(
 
 
 @dataclass(frozen=True)
+class FetchLog:
+    """One URL requested over HTTP, as the `fetched_urls` seen-set records it."""
+
+    url: str
+    kind: str  # "page" or "feed"
+    final_url: str | None = None
+    status: int | None = None  # HTTP status; None when no response came
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+    retry: bool = False  # a failure that may pass (timeout, 5xx, robots.txt): try next run
+
+
+@dataclass(frozen=True)
 class ArticleRecord:
     """One parsed input record, before it is stored."""
 
@@ -46,14 +60,20 @@ class ArticleRecord:
     title: str | None = None
     source: str | None = None
     url: str | None = None
-    language: str = "en"
+    # As the record declares it; None: detected from the text when the article is stored.
+    language: str | None = None
     published_time: str | None = None  # ISO 8601 timestamp with its offset, if the source had one
+    extractor: str | None = None  # "front-matter", "json", "feed", "trafilatura 2.3.1"
+    summary_only: bool = False  # a feed entry's summary standing in for its unfetched page
+    language_hint: str | None = None  # a page's <html lang>: used when detection is unsure
+    fetched: FetchLog | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class Rejection:
     location: str
     reason: str
+    fetched: FetchLog | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return f"{self.location}: {self.reason}"
@@ -187,12 +207,30 @@ def record_from_fields(
     location: str,
     date_hint: str = "add a 'date' field (YYYY-MM-DD)",
     today: date | None = None,
+    *,
+    extractor: str | None = None,
+    summary_only: bool = False,
+    language_hint: str | None = None,
 ) -> ArticleRecord | Rejection:
     """Validate one record's fields: text and a publication date are required."""
     try:
-        return _record(fields, location, date_hint, today)
+        record = _record(fields, location, date_hint, today)
     except BadField as exc:
         return Rejection(location, str(exc))
+    return replace(
+        record,
+        extractor=extractor,
+        summary_only=summary_only,
+        language_hint=language_code(language_hint),
+    )
+
+
+def language_code(value: Any) -> str | None:
+    """The ISO 639 code of "en", "EN-us" or "en_GB"; None for what is not a language code."""
+    if not isinstance(value, str):
+        return None
+    code = re.split(r"[-_]", value.strip().lower())[0]
+    return code if re.fullmatch(r"[a-z]{2,3}", code) else None
 
 
 def _record(
@@ -221,10 +259,11 @@ def _record(
         raise BadField(f"url is {len(url):,} characters, over the limit of {MAX_URL_CHARS:,}")
     title = _truncate(_optional_text(fields, "title"), FIELD_LIMITS["title"])
     source = _truncate(_optional_text(fields, "source", "outlet"), FIELD_LIMITS["source"])
-    language = (_optional_text(fields, "language", "lang") or "en").lower()
-    language = re.split(r"[-_]", language)[0]
-    if not re.fullmatch(r"[a-z]{2,3}", language):
-        raise BadField(f"language {language!r} is not a language code such as 'en'")
+    declared = _optional_text(fields, "language", "lang")
+    language = language_code(declared) if declared else None
+    if declared and language is None:
+        shown = re.split(r"[-_]", declared.lower())[0]
+        raise BadField(f"language {shown!r} is not a language code such as 'en'")
     return ArticleRecord(
         location=location,
         text=text,

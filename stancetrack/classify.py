@@ -182,6 +182,8 @@ def model_identity(spec: ModelSpec) -> tuple[str, str]:
         name = f"stancetrack-{spec.name}-{card['version']}" if spec.is_packaged else spec.name
         temperature = float(card.get("temperature", 1.0))
         extra = f"temperature={temperature}" if temperature != 1.0 else ""
+        if card.get("aggregation"):  # stances follow the rule: a new rule, new stances
+            extra += ";aggregation=" + json.dumps(card["aggregation"], sort_keys=True)
         return name, _hash_files(files, extra)
     if spec.path is not None:
         files = sorted(spec.path.glob("*.safetensors"))
@@ -197,6 +199,14 @@ def adapter_config(folder: Path = PACKAGED_MODEL_DIR) -> dict[str, Any]:
     if not path.exists():
         raise ModelError(f"the stance model adapter is missing ({path}); run `stancetrack train`")
     return dict(json.loads(path.read_text()))
+
+
+def model_aggregation(spec: ModelSpec) -> dict[str, float]:
+    """The article aggregation rule an adapter folder ships with (aggregate.AggregationRule
+    fields; empty: the default rule)."""
+    if spec.path is None or not spec.adapter:
+        return {}
+    return dict(adapter_config(spec.path).get("aggregation") or {})
 
 
 def model_temperature(spec: ModelSpec) -> float:
@@ -276,6 +286,7 @@ class TransformerClassifier:
         self.mode, self.columns = _label_columns(self.models[0].config.id2label, spec.name)
         self.mark_actor = trained_with_marks(spec)
         self.temperature = model_temperature(spec)
+        self.aggregation = model_aggregation(spec)
         self.name, self.hash = model_identity(spec)
         if not self.hash:
             self.hash = _hash_state(self.models[0])

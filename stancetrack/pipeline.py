@@ -16,7 +16,7 @@ from datetime import date
 from sqlalchemy import Insert, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from stancetrack.aggregate import aggregate_stance
+from stancetrack.aggregate import AggregationRule, aggregate_stance
 from stancetrack.classify import Classifier, StancePair, StanceProbs
 from stancetrack.extract import EXTRACTION_VERSION, Candidate, Extractor
 from stancetrack.models import (
@@ -400,6 +400,7 @@ def analyze(
                 run_id,
                 aggregation,
                 result,
+                AggregationRule(**getattr(classifier, "aggregation", {}) or {}),
             )
             session.execute(
                 update(Analysis)
@@ -429,6 +430,7 @@ def _store_batch(
     run_id: int | None,
     aggregation: str,
     result: AnalyzeResult,
+    rule: AggregationRule | None = None,
 ) -> None:
     grouped: dict[tuple[int, int], list[tuple[Evidence, StanceProbs]]] = defaultdict(list)
     for (article, work, candidate), p in zip(found, probs, strict=True):
@@ -463,6 +465,7 @@ def _store_batch(
         stance = aggregate_stance(
             [p for _, p in items],
             aggregation,
+            rule=rule,
             sentences=[e.sentence for e, _ in items],
             paragraphs=[e.paragraph for e, _ in items],
             policy_matches=[e.policy_match for e, _ in items],

@@ -78,14 +78,9 @@ def topic_of(article: dict) -> str:
     return article["url"].split("/")[2] + ":" + article["policy"]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--features", default=str(REPO / "training/runs/article_features.json"))
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--reach", default="paragraph")
-    args = parser.parse_args()
-    features = json.loads(Path(args.features).read_text(encoding="utf-8"))
-    dev = [a for name in DEV for a in features[name][args.reach]]
+def choose_rule(features: dict, temperature: float = 1.0, reach: str = "paragraph") -> dict:
+    """Cross-validate the rule family on the development articles; see the module docstring."""
+    dev = [a for name in DEV for a in features[name][reach]]
     rules = [
         AggregationRule(**dict(zip(GRID, values, strict=True)))
         for values in itertools.product(*GRID.values())
@@ -98,32 +93,41 @@ def main() -> int:
     for held in folds:
         train = [a for a in dev if a["policy"] not in held]
         test = [a for a in dev if a["policy"] in held]
-        best = max(rules, key=lambda r: macro_f1(train, r, args.temperature))
+        best = max(rules, key=lambda r: macro_f1(train, r, temperature))
         chosen.append(best)
-        fold_scores.append(macro_f1(test, best, args.temperature))
-        base_scores.append(macro_f1(test, baseline, args.temperature))
-    best_overall = max(rules, key=lambda r: macro_f1(dev, r, args.temperature))
+        fold_scores.append(macro_f1(test, best, temperature))
+        base_scores.append(macro_f1(test, baseline, temperature))
+    best_overall = max(rules, key=lambda r: macro_f1(dev, r, temperature))
     gain = statistics.mean(fold_scores) - statistics.mean(base_scores)
     spread = statistics.pstdev([f - b for f, b in zip(fold_scores, base_scores, strict=True)])
+    keep = gain > spread
     report = {
-        "temperature": args.temperature,
-        "reach": args.reach,
+        "temperature": temperature,
+        "reach": reach,
         "cv_chosen_rule_f1": round(statistics.mean(fold_scores), 4),
         "cv_current_rule_f1": round(statistics.mean(base_scores), 4),
         "cv_gain": round(gain, 4),
         "cv_gain_spread": round(spread, 4),
         "rules_chosen_in_folds": [r.as_dict() for r in chosen],
         "best_on_all_dev": best_overall.as_dict(),
-        "keep": "best_on_all_dev" if gain > spread else "current rule",
+        "rule": best_overall.as_dict() if keep else baseline.as_dict(),
+        "kept": "best_on_all_dev" if keep else "current rule",
     }
+    rule = best_overall if keep else baseline
     for name, by_reach in features.items():
-        report[f"{name}_current"] = round(
-            macro_f1(by_reach[args.reach], baseline, args.temperature), 4
-        )
-        report[f"{name}_best"] = round(
-            macro_f1(by_reach[args.reach], best_overall, args.temperature), 4
-        )
-    print(json.dumps(report, indent=1))
+        report[f"{name}_current"] = round(macro_f1(by_reach[reach], baseline, temperature), 4)
+        report[f"{name}_rule"] = round(macro_f1(by_reach[reach], rule, temperature), 4)
+    return report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--features", default=str(REPO / "training/runs/article_features.json"))
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--reach", default="paragraph")
+    args = parser.parse_args()
+    features = json.loads(Path(args.features).read_text(encoding="utf-8"))
+    print(json.dumps(choose_rule(features, args.temperature, args.reach), indent=1))
     return 0
 
 

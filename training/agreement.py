@@ -90,15 +90,19 @@ def main() -> None:
     for row, other in disagreements:
         print(f"- ours {row['label']}, second {other['label']} ({other['why']})")
         print(f"  {row['actor']}: {row['proposition']}\n  {row['text']}")
-    figures, disagreements = article_agreement()
-    print(
-        f"\nunseen articles: {figures['n']} of {figures['of']} gold pairs, agreement "
-        f"{figures['accuracy']:.3f} (macro-F1 {figures['macro_f1']:.3f}); on the "
-        f"{figures['n_sure']} the second annotator was sure of: {figures['accuracy_sure']:.3f}"
-    )
-    for row, other in disagreements:
-        print(f"- gold {row['label']}, second {other['label']}: {row['url']} {row['actor']}")
-        print(f"  gold: {row.get('note', '')}\n  second: {other.get('note', '')}")
+    for name in ("unseen", "fresh"):
+        root = REPO / "fixtures" / name
+        if not (root / "second_annotation.jsonl").exists():
+            continue
+        figures, disagreements = article_agreement(root)
+        print(
+            f"\n{name} articles: {figures['n']} of {figures['of']} gold pairs, agreement "
+            f"{figures['accuracy']:.3f} (macro-F1 {figures['macro_f1']:.3f}); on the "
+            f"{figures['n_sure']} the second annotator was sure of: {figures['accuracy_sure']:.3f}"
+        )
+        for row, other in disagreements:
+            print(f"- gold {row['label']}, second {other['label']}: {row['url']} {row['actor']}")
+            print(f"  gold: {row.get('note', '')}\n  second: {other.get('note', '')}")
 
 
 if __name__ == "__main__":

@@ -94,14 +94,20 @@ def main() -> int:
     parser.add_argument("--out", default=str(REPO / "training/runs/article_features.json"))
     parser.add_argument("--sets", nargs="*", default=[s for s in SETS if s != "fresh"])
     args = parser.parse_args()
+    dump_features(args.model, args.precision, Path(args.out), args.sets)
+    return 0
+
+
+def dump_features(model: str, precision: str, path: Path, sets: list[str]) -> None:
+    """Write the dump for `sets` (never the fresh set unless named) to `path`."""
     out: dict = {}
-    for name in args.sets:
+    for name in sets:
         root = SETS[name]
         if not root.exists():
             continue
         watchlist = load_watchlist(root / "watchlist.toml")
         gold = read_labelled_files(gold_files(root))
-        probs = probabilities(root, args.model, args.precision)
+        probs = probabilities(root, model, precision)
         records = {
             r.url: r for r in iter_path_items([root / "articles"]) if isinstance(r, ArticleRecord)
         }
@@ -142,10 +148,9 @@ def main() -> int:
                 )
             out[name][reach] = articles
         print(name, {reach: len(v) for reach, v in out[name].items()}, file=sys.stderr)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=1, ensure_ascii=False), encoding="utf-8")
-    print(f"wrote {args.out}", file=sys.stderr)
-    return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=1, ensure_ascii=False), encoding="utf-8")
+    print(f"wrote {path}", file=sys.stderr)
 
 
 if __name__ == "__main__":

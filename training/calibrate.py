@@ -29,7 +29,6 @@ from stancetrack.calibration import (  # noqa: E402
     scale,
 )
 from stancetrack.classify import (  # noqa: E402
-    LABELS,
     StancePair,
     StanceProbs,
     TransformerClassifier,
@@ -92,16 +91,12 @@ def article_ece(features: dict, reach: str, temperature: float) -> dict[str, flo
     return result
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="default")
-    parser.add_argument("--write", action="store_true", help="store T in the adapter config")
-    parser.add_argument("--features", default=str(REPO / "training/runs/article_features.json"))
-    parser.add_argument("--reach", default="paragraph")
-    parser.add_argument("--precision", default="fp32")
-    args = parser.parse_args()
-    spec = resolve_model(args.model)
-    classifier = TransformerClassifier(spec, precision=args.precision)
+def calibrate(
+    model: str, precision: str = "fp32", features_path: Path | None = None, reach: str = "paragraph"
+) -> dict:
+    """Fit T for `model` (its own temperature ignored) and measure ECE before and after."""
+    spec = resolve_model(model)
+    classifier = TransformerClassifier(spec, precision=precision)
     classifier.temperature = 1.0  # raw outputs: the fit starts from the uncalibrated model
     examples = load_labelled(HELD_OUT)
     probs = classifier.predict(
@@ -132,19 +127,35 @@ def main() -> int:
             [round(b.low, 1), b.count, round(b.confidence, 3), round(b.accuracy, 3)]
             for b in reliability(confidences, correct)
         ]
-    features_path = Path(args.features)
-    if features_path.exists():
+    if features_path is not None and features_path.exists():
         features = json.loads(features_path.read_text(encoding="utf-8"))
-        report["articles_ece_before"] = article_ece(features, args.reach, 1.0)
-        report["articles_ece_after"] = article_ece(features, args.reach, temperature)
+        report["articles_ece_before"] = article_ece(features, reach, 1.0)
+        report["articles_ece_after"] = article_ece(features, reach, temperature)
+    return report
+
+
+def write_setting(folder: Path, key: str, value: object) -> None:
+    """Store one setting (temperature, aggregation) in an adapter folder's config.json."""
+    config_path = folder / "config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config[key] = value
+    config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--write", action="store_true", help="store T in the adapter config")
+    parser.add_argument("--features", default=str(REPO / "training/runs/article_features.json"))
+    parser.add_argument("--reach", default="paragraph")
+    parser.add_argument("--precision", default="fp32")
+    args = parser.parse_args()
+    report = calibrate(args.model, args.precision, Path(args.features), args.reach)
     print(json.dumps(report, indent=1))
-    assert LABELS == ("support", "oppose", "neutral")
+    spec = resolve_model(args.model)
     if args.write and spec.path is not None:
-        config_path = spec.path / "config.json"
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-        config["temperature"] = temperature
-        config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote temperature {temperature} to {config_path}", file=sys.stderr)
+        write_setting(spec.path, "temperature", report["temperature"])
+        print(f"wrote temperature {report['temperature']} to {spec.path}", file=sys.stderr)
     return 0
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from rebuild import analysed_gold, predict_labels  # noqa: E402  (training/ is on sys.path)
+from rebuild import ARTICLE_SETS, analysed_gold, predict_labels  # noqa: E402  (training/ is on sys.path)
 
 from stancetrack.classify import load_classifier  # noqa: E402
 from stancetrack.train import load_labelled  # noqa: E402
@@ -73,9 +73,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="default: the packaged model")
     parser.add_argument("--show", type=int, default=20, help="wrong held-out sentences to print")
-    parser.add_argument("--articles", choices=["fixtures", "unseen"], default="fixtures")
+    parser.add_argument("--articles", choices=sorted(ARTICLE_SETS), default="fixtures")
+    parser.add_argument("--no-heldout", action="store_true", help="only the article set")
     args = parser.parse_args()
-    heldout_errors(args.model, args.show)
+    if not args.no_heldout:
+        heldout_errors(args.model, args.show)
     article_errors(args.model or "default", args.articles)
     return 0
 

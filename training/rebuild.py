@@ -28,7 +28,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from aggregation import choose_rule  # noqa: E402
 from agreement import agreement, article_agreement  # noqa: E402  (training/ is on sys.path)
+from article_features import dump_features  # noqa: E402
+from calibrate import calibrate, write_setting  # noqa: E402
 
 from stancetrack.classify import (  # noqa: E402
     PACKAGED_MODELS,
@@ -54,7 +57,20 @@ DATA = REPO / "training" / "data"
 METRICS = REPO / "training" / "metrics.json"
 # Article-level gold: the demo fixtures, and the unseen set written after the model was frozen
 # (other topics, its own watchlist; nothing in it shaped the data, the recipe or the rules).
-ARTICLE_SETS = {"fixtures": REPO / "fixtures", "unseen": REPO / "fixtures" / "unseen"}
+ARTICLE_SETS = {
+    "fixtures": REPO / "fixtures",
+    "unseen": REPO / "fixtures" / "unseen",
+    # Written for evidence extraction (issue #12), on six more topics; its gold has articles'
+    # labels too.
+    "extraction": REPO / "fixtures" / "extraction",
+    # Written after the round-7 recipe was frozen and labelled blind twice; measured once.
+    "fresh": REPO / "fixtures" / "fresh",
+}
+
+
+def gold_files(root: Path) -> list[Path]:
+    single = root / "gold.jsonl"
+    return [single] if single.exists() else sorted((root / "gold").glob("*.jsonl"))
 
 
 # Where each packaged model lives, the recipe that rebuilds it and its key in metrics.json.
@@ -64,7 +80,12 @@ METRICS_KEY = {"default": "shipped", "fast": "fast"}
 
 # The data was written in rounds; held-out figures per round keep models comparable on the
 # policies an earlier model was measured on (the held-out cut is fixed, see build_data.py).
-ROUNDS = {"parts a-k": "abcdefghijk", "parts l-q": "lmnopq", "parts r-u": "rstu"}
+ROUNDS = {
+    "parts a-k": ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"],
+    "parts l-q": ["l", "m", "n", "o", "p", "q"],
+    "parts r-u": ["r", "s", "t", "u"],
+    "parts za-zb": ["za", "zb"],
+}
 
 
 def predict_labels(classifier, examples) -> list[str]:
@@ -97,8 +118,9 @@ def heldout_scores(classifier, examples) -> tuple[dict, dict]:
             for example in load_labelled(DATA / "raw" / f"part-{letter}.jsonl"):
                 round_of.setdefault(example.policy, name)
     by_round = {}
-    for name in ROUNDS:
-        idx = [i for i, e in enumerate(examples) if round_of.get(e.policy) == name]
+    groups = {**{name: [name] for name in ROUNDS}, "parts a-u": list(ROUNDS)[:-1]}
+    for name, members in groups.items():
+        idx = [i for i, e in enumerate(examples) if round_of.get(e.policy) in members]
         if idx:
             scores = score(
                 [examples[i].label for i in idx], [predicted[i] for i in idx], "sentence"
@@ -129,7 +151,7 @@ def analysed_gold(model: str, aggregation: str = "weighted", corpus: str = "fixt
     from stancetrack.runs import Settings, analyze_job, ingest_job
 
     root = ARTICLE_SETS[corpus]
-    rows = read_labelled_files(sorted((root / "gold").glob("*.jsonl")))
+    rows = read_labelled_files(gold_files(root))
     with tempfile.TemporaryDirectory() as folder:
         db = str(Path(folder) / "gold.db")
         engine = store.open_engine(db)
@@ -205,6 +227,22 @@ def main() -> int:
     parser.add_argument("--vast-only-dir", help="reuse a VAST-only adapter trained earlier")
     parser.add_argument("--full-dir", help="reuse a full fine-tune trained earlier")
     parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="also score fixtures/fresh/, the set kept blind until the recipe was final",
+    )
+    parser.add_argument(
+        "--seed-dirs",
+        nargs="*",
+        default=[],
+        help="trained runs of the same recipe with other seeds, measured for the spread",
+    )
+    parser.add_argument(
+        "--keep-settings",
+        action="store_true",
+        help="keep the installed temperature and aggregation rule instead of fitting them",
+    )
+    parser.add_argument(
         "--compare-full",
         action="store_true",
         help="also fine-tune all weights (fp16 folder) to compare size and accuracy",
@@ -225,6 +263,9 @@ def main() -> int:
         combine_adapters(args.from_dir, model_dir)
     elif not args.skip_train:
         train(config, model_dir)
+    settings = {}
+    if not args.keep_settings:
+        settings = fit_settings(args.model, model_dir)
     heldout = load_labelled(DATA / "heldout.jsonl")
     shipped = TransformerClassifier(resolve_model(args.model), precision="fp32")
     heldout_overall, heldout_by_round = heldout_scores(shipped, heldout)
@@ -242,8 +283,21 @@ def main() -> int:
         "articles_weighted": article_scores(args.model, "weighted"),
         "articles_mean": article_scores(args.model, "mean"),
         "articles_unseen": article_scores(args.model, "weighted", "unseen"),
+        "articles_extraction": article_scores(args.model, "weighted", "extraction"),
         "each_member": member_scores(model_dir, heldout),
     }
+    entry = metrics[METRICS_KEY[args.model]]
+    if settings:
+        entry.update(settings)
+    else:  # kept: carry the fitted figures over from the last rebuild
+        previous = json.loads(METRICS.read_text()).get(METRICS_KEY[args.model], {})
+        entry.update({k: previous[k] for k in ("calibration", "aggregation") if k in previous})
+    if args.fresh:
+        entry["articles_fresh"] = article_scores(args.model, "weighted", "fresh")
+        if "calibration" in entry:
+            entry["calibration"].update(fresh_ece(args.model, model_dir))
+    if args.seed_dirs:
+        metrics["seeds"] = [seed_scores(Path(d), model_dir, heldout) for d in args.seed_dirs]
     if args.baselines:
         metrics["baselines"] = baselines(config, heldout, args.vast_dir, args.vast_only_dir)
     if args.compare_full:
@@ -255,10 +309,71 @@ def main() -> int:
     metrics["data"] = json.loads((DATA / "stats.json").read_text())
     metrics["second_annotation"] = agreement()[0]
     metrics["second_annotation_unseen"] = article_agreement()[0]
+    if (ARTICLE_SETS["fresh"] / "second_annotation.jsonl").exists():
+        metrics["second_annotation_fresh"] = article_agreement(ARTICLE_SETS["fresh"])[0]
     METRICS.write_text(json.dumps(metrics, indent=2) + "\n")
     subprocess.run([sys.executable, str(REPO / "training" / "write_card.py")], check=True)
     print(json.dumps({k: v for k, v in metrics.items() if k != "data"}, indent=2)[:4000])
     return 0
+
+
+def seed_scores(run_dir: Path, model_dir: Path, heldout) -> dict:
+    """One trained run of the recipe, with the shipped temperature and aggregation rule."""
+    shipped = adapter_config(model_dir)
+    with tempfile.TemporaryDirectory() as folder:
+        member_folder(run_dir, 0, folder)
+        config_path = Path(folder) / "config.json"
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        for key in ("temperature", "aggregation"):
+            if key in shipped:
+                config[key] = shipped[key]
+        config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        model = TransformerClassifier(resolve_model(folder), precision="fp32")
+        overall, by_round = heldout_scores(model, heldout)
+        return {
+            "seed": json.loads((run_dir / "config.json").read_text())["recipe"]["seed"],
+            "heldout": overall,
+            "heldout_original": by_round.get("parts a-u"),
+            "articles_weighted": article_scores(folder, "weighted"),
+            "articles_unseen": article_scores(folder, "weighted", "unseen"),
+            "articles_extraction": article_scores(folder, "weighted", "extraction"),
+        }
+
+
+def fresh_ece(model: str, model_dir: Path) -> dict:
+    """Article-level ECE on the fresh set without and with the shipped temperature."""
+    from calibrate import article_ece
+
+    path = REPO / "training" / "runs" / f"article_features-{model}-fresh.json"
+    dump_features(model, "fp32", path, ["fresh"])
+    features = json.loads(path.read_text(encoding="utf-8"))
+    temperature = float(adapter_config(model_dir).get("temperature", 1.0))
+    # The dump holds the shipped model's probabilities, temperature applied; scaling by 1/T
+    # undoes it (softmax of log-probabilities), giving the raw model's.
+    return {
+        "fresh_articles_ece_before": article_ece(features, "paragraph", 1 / temperature)["fresh"],
+        "fresh_articles_ece_after": article_ece(features, "paragraph", 1.0)["fresh"],
+    }
+
+
+def fit_settings(model: str, model_dir: Path) -> dict:
+    """Fit the calibration temperature on half the held-out policies and choose the article
+    aggregation rule by cross-validation on the development articles, then store both in the
+    adapter's config.json (figures: training/calibrate.py, training/aggregation.py)."""
+    config_path = model_dir / "config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    for key in ("temperature", "aggregation"):
+        config.pop(key, None)  # fitted on the raw model
+    config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    features_path = REPO / "training" / "runs" / f"article_features-{model}.json"
+    dump_features(model, "fp32", features_path, ["fixtures", "unseen", "extraction"])
+    calibration = calibrate(model, "fp32", features_path)
+    write_setting(model_dir, "temperature", calibration["temperature"])
+    features = json.loads(features_path.read_text(encoding="utf-8"))
+    aggregation = choose_rule(features, calibration["temperature"])
+    if aggregation["kept"] != "current rule":
+        write_setting(model_dir, "aggregation", aggregation["rule"])
+    return {"calibration": calibration, "aggregation": aggregation}
 
 
 def compare_full(config: TrainConfig, heldout, full_dir: str | None) -> dict:

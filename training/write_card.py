@@ -19,6 +19,13 @@ def f1(block: dict | None, key: str = "macro_f1") -> str:
     return f"{block[key]:.3f}" if block and key in block else "not measured"
 
 
+def errors(scores: dict) -> tuple[int, int]:
+    """Wrong labels in a confusion matrix, and how many of them swap support and oppose."""
+    confusion = scores["confusion"]
+    wrong = sum(n for gold, row in confusion.items() for label, n in row.items() if label != gold)
+    return wrong, confusion["support"]["oppose"] + confusion["oppose"]["support"]
+
+
 def main() -> None:
     metrics = json.loads((REPO / "training" / "metrics.json").read_text())
     config = json.loads((MODEL / "config.json").read_text())
@@ -255,6 +262,10 @@ def main() -> None:
             + f" ({ablation['note']})."
         )
     opposites = shipped.get("heldout_opposites")
+    wrong, swapped = errors(heldout)
+    fresh_f1 = f1(shipped.get("articles_fresh"))
+    fresh_r7 = f1((metrics.get("round7_candidate") or {}).get("articles_fresh"))
+    fast_wrong, fast_swapped = errors(fast["heldout"]) if fast.get("heldout") else (0, 0)
     opposites_text = ""
     if opposites:
         opposites_text = (
@@ -291,6 +302,7 @@ def main() -> None:
             for name, cfg, block in (("default", config, shipped), ("fast", fast_config, fast))
         ]
     )
+    round7_text = round7(metrics, metrics.get("round7_candidate") or {}, shipped, interval)
     card = f"""# stancetrack stance models
 
 Two models ship inside the package; `--model` picks one (`default` when not given):
@@ -377,6 +389,8 @@ inside them are not evidence.
 
 {metrics.get("base_switch", "")}
 
+{round7_text}
+
 ## Experiments on the MiniLM model (now `fast`)
 Everything below was measured on the MiniLM base before the default moved to MPNet; the levers
 are the same for both.
@@ -399,31 +413,156 @@ Published VAST references: TGA-Net about 0.67 (all), JointCL 0.72 (zero-shot).
 
 ## Limits
 - English only.
-- On held-out sentences (151 wrong of 2,149) the errors no longer cluster in support <->
-  oppose (67 of the 151); most are about whose position a sentence carries (two actors in one
-  sentence, another actor's stance) and where neutral ends (a session that ended "without
+- On held-out sentences ({wrong} wrong of {heldout["n"]:,}) {swapped} of the errors are
+  support <-> oppose; most of the rest are about whose position a sentence carries (two actors
+  in one sentence, another actor's stance) and where neutral ends (a session that ended "without
   taking up" a decision read as oppose).{opposites_text}
-- On the fixture articles four of 63 labels are missed: a related act (Soviet-era tanks given
-  to Ukraine) read as support for the tracked one; a background refusal inside an interview
-  about conditions read as oppose; a third party's hopes (Kyiv's, NATO's secretary general's)
-  taken as the tracked actor's.
-- On the unseen articles (read once, after measuring, and not acted on) the misses are of three
-  kinds. An actor present only as the object of someone else's statement (Finland in
-  Erdogan's remarks on its application) read as no position where the gold credits its own
-  standing application. A background fact ("has supplied ... since last May") read as no
-  position. A limit on scope ("should cover only the bases from which Ukraine is attacked")
-  read as oppose. Two labels were lost to the watchlist, written before the articles: its
-  keywords did not cover "bases in Russia" or "use them against Russia", so extraction found no
+- Whole articles are where it is weakest, and most of all on the fresh set (macro-F1
+  {fresh_f1}; the round-7 model {fresh_r7}). Read after the measurement and not acted on, the
+  errors are of four kinds. (1) The actor as the object of someone else's act: "Switzerland
+  has refused to let Germany pass Swiss-made ammunition on to Ukraine" read as Germany's
+  refusal, though Germany asked; "the Supreme Court ruled the government's plan unlawful" as
+  Britain opposing its own plan. (2) Outcomes and events that carry no position of the actor
+  read with full confidence (a flight halted by a court, a party's landslide, a successor's
+  pledge). (3) Reversals told in two sentences ("went into the summit demanding a veto ...
+  came out having agreed") read from the first. (4) Limits and conditions ("a minority stake,
+  not a sale of the port") read as oppose. Support and neutral gold are read as oppose far
+  more often than the other way round. `python training/errors.py --articles fresh
+  --no-heldout` lists them with every evidence sentence (also `fixtures`, `unseen`,
+  `extraction`).
+- Two unseen-set labels were lost to the watchlist, written before the articles: its keywords
+  did not cover "bases in Russia" or "use them against Russia", so extraction found no
   sentence and the pair counted as neutral.
-- Trained on news sentences. Sentences naming the actor only by a pronoun are not extracted, so
-  they are not seen.
+- Pronouns are followed one sentence from a named spokesperson only (README, "How it decides");
+  a position reported further away, or through "he" after a minister named by title, is not
+  extracted, so it is not seen.
 - The fixture articles were written by the same team as the training data (different topics):
   the article-level figure is an in-house measure, not an independent benchmark.
-- `fast` (MiniLM) makes the same kinds of errors more often: 364 of the 2,149 held-out
-  sentences, two thirds of them support <-> oppose, and it reads mostly the direction of the
+- `fast` (MiniLM) makes the same kinds of errors more often: {fast_wrong} of the
+  {heldout["n"]:,} held-out sentences, {fast_swapped} of them support <-> oppose, and it reads
+  mostly the direction of the
   action (0.427 against written opposites, see above).
 """
     (MODEL / "MODEL_CARD.md").write_text(card)
+
+
+def round7(metrics: dict, candidate: dict, shipped: dict, interval) -> str:
+    """Issue #15: the round-7 model, measured against the shipped one and not shipped."""
+    if "calibration" not in candidate:
+        return ""
+    cal = candidate["calibration"]
+    agg = candidate.get("aggregation") or {}
+
+    def cell(block: dict | None) -> str:
+        return f"{block['macro_f1']:.3f}{interval(block)}" if block else "-"
+
+    sets = [
+        ("Held-out sentences, parts a-u policies", "heldout_original"),
+        ("Held-out sentences, all policies", "heldout"),
+        ("Fixture articles", "articles_weighted"),
+        ("Unseen articles", "articles_unseen"),
+        ("Extraction-set articles", "articles_extraction"),
+        ("Fresh articles (blind)", "articles_fresh"),
+    ]
+    original = (candidate.get("heldout_by_round") or {}).get("parts a-u")
+    rows = []
+    for name, key in sets:
+        block = original if key == "heldout_original" else candidate.get(key)
+        old = shipped.get("heldout") if key == "heldout_original" else shipped.get(key)
+        if key == "heldout":
+            old = None  # the shipped model was measured on the parts a-u cut only
+        if block:
+            n = block["n"]
+            rows.append(f"| {name} | {n} | {cell(block)} | {cell(old)} |")
+    ece_rows = [
+        f"| held-out sentences (the half not used to fit T, n={cal['measure_sentences']}) | "
+        f"{cal['heldout_ece_before']:.3f} | {cal['heldout_ece_after']:.3f} |"
+    ] + [
+        f"| {name} articles | {cal['articles_ece_before'][name]:.3f} | "
+        f"{cal['articles_ece_after'][name]:.3f} |"
+        for name in cal.get("articles_ece_before", {})
+    ]
+    if "fresh_articles_ece_before" in cal:
+        ece_rows.append(
+            f"| fresh articles (blind set) | {cal['fresh_articles_ece_before']:.3f} | "
+            f"{cal['fresh_articles_ece_after']:.3f} |"
+        )
+    fresh_second = metrics.get("second_annotation_fresh")
+    fresh_text = ""
+    if fresh_second:
+        fresh_text = (
+            f"A second annotator labelled all {fresh_second['n']} fresh pairs blind (from the "
+            f"articles and the rules only): agreement {fresh_second['accuracy']:.3f}, "
+            f"{fresh_second['accuracy_sure']:.3f} on the {fresh_second['n_sure']} it was sure of."
+        )
+        if fresh_second["accuracy"] == 1.0:
+            fresh_text += (
+                " Full agreement is more than the unseen set's 63 of 65 led us to expect, and"
+                " the gold files sat in the folder the second annotator worked in: treat it"
+                " as an upper bound on how clear the labels are, not as proof."
+            )
+    kept = agg.get("kept", "current rule")
+    return f"""## Round 7: whole articles at their date (trained, measured, not shipped)
+
+Issue #15 asked for article-level macro-F1 of at least 0.88 on a fresh, blind article set. The
+round-7 recipe: the shipped recipe (MPNet + LoRA, 3 epochs, seed {candidate.get("seed", 13)}) over
+1,418 more training records in the register of wire copy on the patterns articles got wrong
+(background facts that carry the current position, reversals reported as outcomes, news against
+background, former roles and new governments, reluctance and deliberation, other people's words
+about the actor; parts za and zb, guide section 3.18), a calibration temperature, and an
+aggregation rule chosen by cross-validation. The recipe was frozen, then the fresh set
+(`fixtures/fresh/`: 46 articles on six new topics, 79 gold pairs, written and labelled by
+someone who had not seen the model or the data) was scored once.
+
+| Set | n | round-7 model | shipped model (today's extraction) |
+|---|---|---|---|
+{chr(10).join(rows)}
+
+**The goal was not met: 0.632 on the fresh set**, against 0.88 asked. The round-7 model is no
+better than the shipped one on the development articles (220 of them, fixture, unseen and
+extraction sets together: 0.840 against 0.840, weighted by set size), worse on the fixture
+articles, and on the fixture corpus it reads one article ("North Korea has sent more than one
+million artillery shells to Russia ..., South Korea's National Intelligence Service told
+lawmakers") as South Korea's support, which moves the demo's headline shift a year early. So
+it does not ship; its weights and fitted settings are kept out of the package
+(`training/runs/v7-default-s13`, rebuilt with `python training/rebuild.py`). The shipped model
+was scored on the fresh set after that decision (it was trained before the set existed, so
+that figure is blind too): {cell(shipped.get("articles_fresh"))}, better than the round-7
+model (the intervals overlap): the new data did not help on these patterns. Where both go
+wrong is in Limits below: the actor as the object of
+someone else's act, and events read as positions. Those are what the next data round has to
+teach.
+
+{fresh_text}
+
+A second training seed (14) of the recipe was started and stopped after 100 of 1,854 steps for
+lack of machine time (one seed trains in about 77 minutes on the 2 cores, and the cores were
+shared); the seed spread is not measured. Its loss at steps 50 and 100 (1.332, 1.064) follows
+seed 13's (1.317, 0.999). The `fast` model was not retrained on round 7 for the same reason.
+
+**Calibration.** Temperature T = {cal["temperature"]} fitted on half the held-out policies
+(negative log-likelihood of the four training targets), applied to the logits; the label never
+changes, only the confidence. Expected calibration error (10 bins, three labels):
+
+| Where | ECE before | ECE after |
+|---|---|---|
+{chr(10).join(ece_rows)}
+
+Sentences become well calibrated; articles do not follow, because an article's confidence is an
+average over sentences: on the development articles the aggregated confidence is too low in the
+middle (stances at 0.6-0.8 are right 79-93% of the time) and too high at the top (0.9 and over:
+91% right), a shape one temperature cannot fix. The fresh set, where the model is less often
+right, gains from T. An article-level calibration (isotonic, on more gold articles) is the fix;
+the 0.6 floor that detection applies to article confidence is therefore conservative.
+
+**Aggregation.** A family of rules (weights for the headline and first paragraph, for sentences
+reporting an earlier position, for candidates found only through the policy reach; the
+no-stance threshold) was cross-validated over the development articles (5 folds by policy):
+the best rule per fold scored {agg.get("cv_chosen_rule_f1", 0):.3f} on the held-out folds
+against {agg.get("cv_current_rule_f1", 0):.3f} for the plain weighted rule (gain
+{agg.get("cv_gain", 0):+.3f}, spread across folds {agg.get("cv_gain_spread", 0):.3f}): the
+richer rules overfit 130-odd articles. Kept: {kept}.
+"""
 
 
 if __name__ == "__main__":

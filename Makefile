@@ -27,6 +27,8 @@ demo: install
 		run fixtures/articles --report demo-out/report.md
 	$(ST) --db demo-out/demo.db --config fixtures/watchlist.toml \
 		timeline south-korea lethal-aid-ukraine --plot demo-out/south-korea.png > /dev/null
+	$(ST) --db demo-out/demo.db --config fixtures/watchlist.toml \
+		report --format html --output demo-out/report.html
 	@echo
 	@cat demo-out/report.md
 
@@ -42,6 +44,7 @@ bench: install
 	$(PY) bench/bench_inference.py
 	$(PY) bench/bench_pipeline.py
 	$(PY) bench/bench_web.py
+	$(PY) bench/bench_extraction.py
 
 clean:
 	rm -rf demo-out .pytest_cache

@@ -35,19 +35,25 @@ SETS = {
 
 
 def replay(root: Path, model: str, confidence: float) -> dict:
-    shifts.POSSIBLE_MIN_CONFIDENCE = confidence
     by_day: dict[date, list[Path]] = defaultdict(list)
     for path in sorted((root / "articles").rglob("*.md")):
         for record in iter_path_items([path]):
             if isinstance(record, ArticleRecord):
                 by_day[record.published_at].append(path)
-    watchlist = load_watchlist(root / "watchlist.toml")
+    # The set's watchlist with the threshold under test ([detection] possible_min_confidence).
+    text = (root / "watchlist.toml").read_text(encoding="utf-8")
+    assert "[detection]" not in text, "replay expects a watchlist without a [detection] table"
+    config = Path(tempfile.mkdtemp()) / "watchlist.toml"
+    config.write_text(
+        text + f"\n[detection]\npossible_min_confidence = {confidence}\n", encoding="utf-8"
+    )
+    watchlist = load_watchlist(config)
     mentions: dict[tuple, date] = {}  # (actor, policy, to_label, first story) -> first report
     possible_seen: dict[tuple, str] = {}
     with tempfile.TemporaryDirectory() as folder:
         db = str(Path(folder) / "replay.db")
         engine = store.open_engine(db)
-        settings = runs.Settings(db=db, config=root / "watchlist.toml", model=model)
+        settings = runs.Settings(db=db, config=config, model=model)
         for day in sorted(by_day):
             inbox = Path(folder) / day.isoformat()
             inbox.mkdir()

@@ -582,7 +582,11 @@ def detect(
         )
         changes = reconcile(session, track.actor_id, track.policy_id, model_hash, shifts, run_id)
         possible = possible_shift(
-            points, segments, min_evidence=evidence_needed, min_score_change=change_needed
+            points,
+            segments,
+            min_evidence=evidence_needed,
+            min_score_change=change_needed,
+            min_confidence=watchlist.detection.possible_min_confidence,
         )
         reconcile_possible(
             session,

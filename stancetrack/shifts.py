@@ -27,11 +27,13 @@ from sqlalchemy.orm import Session
 
 from stancetrack.classify import LABELS
 from stancetrack.models import Shift
+from stancetrack.watchlist import DEFAULT_POSSIBLE_MIN_CONFIDENCE
 
 MATCH_DAYS = 120  # a re-detected shift within this many days of a stored one is the same shift
 # Possible shifts (README, "Possible shifts"): the newest stories disagree with the current
-# stance, too few to make a segment yet. Thresholds chosen on the fixture replays.
-POSSIBLE_MIN_CONFIDENCE = 0.8  # at least one of those stories is this sure
+# stance, too few to make a segment yet. Thresholds chosen on the fixture replays; the
+# watchlist's [detection] possible_min_confidence overrides the confidence.
+POSSIBLE_MIN_CONFIDENCE = DEFAULT_POSSIBLE_MIN_CONFIDENCE  # one of those stories is this sure
 POSSIBLE_EXPIRY_DAYS = 90  # unconfirmed this long after its first story (as of the newest article)
 NO_POSITION = 0.5  # articles more likely than this to report no position are left out
 MIN_CONFIDENCE = 0.6  # article stances less sure than this are shown but do not define segments

@@ -19,6 +19,7 @@ from stancetrack.errors import WatchlistError
 
 DEFAULT_MIN_EVIDENCE = 2
 DEFAULT_MIN_SCORE_CHANGE = 0.3
+DEFAULT_POSSIBLE_MIN_CONFIDENCE = 0.8  # chosen on the replays in README, "Possible shifts"
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 MIN_ALIAS_CHARS = 2  # a one-letter alias would match that letter everywhere
 # Every key the watchlist knows, per table: anything else is a typo and is refused.
@@ -28,7 +29,7 @@ KNOWN_KEYS = {
     "spokesperson": ("alias", "also", "titles", "from", "to"),
     "policy": ("name", "proposition", "keywords"),
     "track": ("actor", "policy", "min_evidence", "min_score_change"),
-    "detection": ("min_evidence", "min_score_change"),
+    "detection": ("min_evidence", "min_score_change", "possible_min_confidence"),
     "extraction": ("policy_reach", "languages"),
     "sources": ("feeds", "urls", "delay", "user_agent"),
 }
@@ -105,6 +106,9 @@ class DetectionSettings:
 
     min_evidence: int = DEFAULT_MIN_EVIDENCE
     min_score_change: float = DEFAULT_MIN_SCORE_CHANGE
+    # How sure one of the newest stories must be to report a possible shift (README,
+    # "Possible shifts": lower reports sooner with more false alarms).
+    possible_min_confidence: float = DEFAULT_POSSIBLE_MIN_CONFIDENCE
 
 
 POLICY_REACH = ("sentence", "paragraph", "article")
@@ -476,4 +480,10 @@ def _parse_detection(loc: _Locator, raw: Any) -> DetectionSettings:
     min_evidence = raw.get("min_evidence", DEFAULT_MIN_EVIDENCE)
     min_change = raw.get("min_score_change", DEFAULT_MIN_SCORE_CHANGE)
     _check_thresholds(loc, line, "detection", min_evidence, min_change)
-    return DetectionSettings(int(min_evidence), float(min_change))
+    possible = raw.get("possible_min_confidence", DEFAULT_POSSIBLE_MIN_CONFIDENCE)
+    number = isinstance(possible, int | float) and not isinstance(possible, bool)
+    if not number or not 0.6 <= possible <= 1:
+        raise loc.error(
+            line, "detection", "'possible_min_confidence' must be a number between 0.6 and 1"
+        )
+    return DetectionSettings(int(min_evidence), float(min_change), float(possible))

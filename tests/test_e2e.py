@@ -222,3 +222,18 @@ def test_postgresql_gives_the_same_report(demo: Path, postgres_server_url: str) 
     for report in (produced, expected):
         report["run"]["started_at"] = report["run"]["finished_at"] = None
     assert_close_json(produced, expected)
+
+
+def test_possible_shift_confidence_comes_from_the_watchlist(demo: Path, tmp_path: Path) -> None:
+    """Seoul's lone July 2025 refusal (read at about 0.9) is a possible shift at the default
+    floor of 0.8 and none when the watchlist asks for more than any story reaches."""
+    report = json.loads((demo / "report.json").read_text())
+    assert [p["actor"] for p in report["possible_shifts"]] == ["south-korea"]
+    config = tmp_path / "watchlist.toml"
+    config.write_text(
+        (demo / "watchlist.toml").read_text() + "\n[detection]\npossible_min_confidence = 1.0\n"
+    )
+    base = ["--db", str(tmp_path / "strict.db"), "--config", str(config), *PRECISION]
+    out = tmp_path / "strict.json"
+    assert cli(*base, "run", str(FIXTURES / "articles" / "south-korea"), "--report", str(out)) == 0
+    assert json.loads(out.read_text())["possible_shifts"] == []

@@ -153,3 +153,19 @@ def test_unknown_top_level_table_is_refused(tmp_path: Path) -> None:
     assert str(caught.value) == (
         f"{path}:18: the watchlist: unknown key 'detections' (did you mean 'detection'?)"
     )
+
+
+def test_possible_shift_confidence_is_read_and_checked(tmp_path: Path) -> None:
+    default = load_watchlist(write(tmp_path / "a.toml", GOOD))
+    assert default.detection.possible_min_confidence == 0.8
+    path = write(tmp_path / "b.toml", GOOD + "\n[detection]\npossible_min_confidence = 0.9\n")
+    assert load_watchlist(path).detection.possible_min_confidence == 0.9
+    for bad in ("0.5", '"high"', "true"):
+        path = write(
+            tmp_path / "c.toml", GOOD + f"\n[detection]\npossible_min_confidence = {bad}\n"
+        )
+        with pytest.raises(WatchlistError) as caught:
+            load_watchlist(path)
+        assert str(caught.value) == (
+            f"{path}:18: detection: 'possible_min_confidence' must be a number between 0.6 and 1"
+        )

@@ -29,9 +29,8 @@ from stancetrack.ingest.records import (
     location_of,
 )
 
-DEFAULT_USER_AGENT = (
-    f"stancetrack/{__version__} (+https://github.com/stancetrack/stancetrack; news stance tracker)"
-)
+# No contact address of ours to give: the README asks users to set one ([sources] user_agent).
+DEFAULT_USER_AGENT = f"stancetrack/{__version__} (news stance tracker; python-httpx)"
 DEFAULT_DELAY = 1.0  # seconds between two requests to one host
 MAX_ROBOTS_BYTES = 500 * 1024  # what RFC 9309 asks crawlers to read at least
 MAX_CRAWL_DELAY = 30.0  # a robots.txt Crawl-delay is honoured up to this

@@ -636,3 +636,27 @@ def test_strict_feed_file_keeps_its_fetched_pages_between_the_passes(
     assert rows(db, "SELECT origin, summary_only FROM articles WHERE url LIKE '%balticwire%'") == [
         (server.url("/pages/04-url-date.html"), 0)
     ]
+
+
+def test_english_prose_skips_the_identifier_and_other_languages_do_not() -> None:
+    """The function-word shortcut answers English alone; Dutch, whose "in" and "is" are English
+    words too, still goes to the identifier and is recognised."""
+    from stancetrack.ingest import language
+
+    english = (
+        "The German government said on Wednesday that it would send more tanks to Ukraine, and "
+        "the chancellor told reporters in Berlin that the decision had been agreed with the "
+        "allies. The opposition said that the government had waited too long and that it was "
+        "now up to the defence ministry to deliver the vehicles before the spring."
+    )
+    dutch = (
+        "De Nederlandse regering heeft woensdag besloten dat het land meer steun aan Oekraïne "
+        "zal geven. De premier zei in Den Haag dat het besluit in overleg met de bondgenoten is "
+        "genomen en dat er geen sprake is van een alleingang. De oppositie vindt dat het kabinet "
+        "te lang heeft gewacht en dat is een probleem voor de soldaten in het veld."
+    )
+    language._IDENTIFIER = None
+    assert detect_language(english) == "en"
+    assert language._IDENTIFIER is None  # answered without loading the identifier
+    assert detect_language(dutch) == "nl"
+    assert language._IDENTIFIER is not None

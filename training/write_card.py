@@ -373,9 +373,10 @@ Held-out sentences, per class (n={heldout["n"]}, accuracy {heldout["accuracy"]:.
 Article level, the whole pipeline (extract, classify, aggregate) on the fixture gold
 (`fixtures/gold/*.jsonl`, n={art_w["n"]}): macro-F1 {art_w["macro_f1"]:.3f}{interval(art_w)},
 accuracy {art_w["accuracy"]:.3f} with the default aggregation (sentences that carry a position,
-weighted by 1 - P(no_stance)); plain mean of sentence probabilities: macro-F1
-{art_m["macro_f1"]:.3f}, accuracy {art_m["accuracy"]:.3f}. An article where no sentence names
-the actor next to a policy keyword counts as "neutral". The intervals resample the scored items
+weighted by 1 - P(no_stance)), measured {shipped.get("articles_measured", "")}; plain mean of
+sentence probabilities (with the extraction before issue #12): macro-F1
+{art_m["macro_f1"]:.3f}, accuracy {art_m["accuracy"]:.3f}. An article where extraction finds no
+candidate sentence for the pair counts as "neutral". The intervals resample the scored items
 1,000 times (seed 0): at n=63 one article moves macro-F1 by about two points, so differences
 inside them are not evidence.
 

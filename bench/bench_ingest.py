@@ -51,6 +51,16 @@ def run(db: Path, source: Path) -> tuple[float, float]:
     return elapsed, int(done.stderr.strip().splitlines()[-1]) / 1024
 
 
+def summary(label: str, count: int, unit: str, times: list[tuple[float, float]]) -> None:
+    """One line: total time and rate, the rate of each quarter, the peak memory."""
+    total = sum(t for t, _ in times)
+    print(
+        f"{label}: {total:.1f} s, {count / total:.0f} {unit}/s; per quarter "
+        + ", ".join(f"{count / 4 / t:.0f}/s" for t, _ in times)
+        + f"; peak RSS {max(m for _, m in times):.0f} MB"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=200_000)
@@ -69,12 +79,11 @@ def main() -> None:
                     handle.write(json.dumps({"text": text, "date": day}) + "\n")
             quarters.append(path)
         times = [run(root / "lines.db", path) for path in quarters]
-        total = sum(t for t, _ in times)
-        print(
-            f"JSON Lines, {args.lines} lines in four files into one database: {total:.1f} s, "
-            f"{args.lines / total:.0f} lines/s; per quarter "
-            + ", ".join(f"{args.lines / 4 / t:.0f}/s" for t, _ in times)
-            + f"; peak RSS {max(m for _, m in times):.0f} MB"
+        summary(
+            f"JSON Lines, {args.lines} lines in four files into one database",
+            args.lines,
+            "lines",
+            times,
         )
         folders = []
         for quarter in range(4):
@@ -85,13 +94,8 @@ def main() -> None:
                 (target / f"{number:06d}.md").write_text(f"---\ndate: {day}\n---\n{text}\n")
             folders.append(target)
         times = [run(root / "files.db", target) for target in folders]
-        total = sum(t for t, _ in times)
-        print(
-            f"a folder of {args.files} small files, in four quarters into one database: "
-            f"{total:.1f} s, {args.files / total:.0f} files/s; per quarter "
-            + ", ".join(f"{args.files / 4 / t:.0f}/s" for t, _ in times)
-            + f"; peak RSS {max(m for _, m in times):.0f} MB"
-        )
+        label = f"a folder of {args.files} small files, in four quarters into one database"
+        summary(label, args.files, "files", times)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,16 @@ from stancetrack.watchlist import DetectionSettings, Watchlist
 SCHEMA = "stancetrack.report/1"
 LOW_CONFIDENCE = 0.55
 TREND_STEP = 0.2
+# "Since the previous run": a title and the changes_since_previous_run key, in report order.
+CHANGE_KINDS = (
+    ("New", "new"),
+    ("Confirmed", "confirmed"),
+    ("Moved", "moved"),
+    ("Retracted", "retracted"),
+    ("Possible", "possible_new"),
+    ("Possible shift contradicted", "possible_contradicted"),
+    ("Possible shift expired", "possible_expired"),
+)
 
 
 @dataclass(frozen=True)
@@ -557,15 +567,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += [f"- {md_text(h)}" for h in report["headlines"]] or ["- No stance shifts detected."]
     changes = report["changes_since_previous_run"]
     lines += ["", f"## {_changes_heading(changes)}", ""]
-    kinds = (
-        ("New", "new"),
-        ("Confirmed", "confirmed"),
-        ("Moved", "moved"),
-        ("Retracted", "retracted"),
-        ("Possible", "possible_new"),
-        ("Possible shift contradicted", "possible_contradicted"),
-        ("Possible shift expired", "possible_expired"),
-    )
+    kinds = CHANGE_KINDS
     if any(changes.get(key) for _, key in kinds):
         for title, key in kinds:
             lines += [f"- {title}: {md_text(h)}" for h in changes.get(key) or []]

@@ -13,6 +13,8 @@ import html
 import re
 from typing import Any
 
+from stancetrack.report import CHANGE_KINDS
+
 SAFE_URL = re.compile(r"https?://[^\s<>\"'`\\]+", re.IGNORECASE)
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -149,15 +151,7 @@ def _possible(possible: list[dict[str, Any]]) -> list[str]:
 
 
 def _changes(changes: dict[str, Any]) -> list[str]:
-    kinds = (
-        ("New", "new"),
-        ("Confirmed", "confirmed"),
-        ("Moved", "moved"),
-        ("Retracted", "retracted"),
-        ("Possible", "possible_new"),
-        ("Possible shift contradicted", "possible_contradicted"),
-        ("Possible shift expired", "possible_expired"),
-    )
+    kinds = CHANGE_KINDS
     after, run_id = changes.get("after_run_id"), changes.get("run_id")
     title = (
         "Since the previous run"

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -266,46 +267,36 @@ def detect_shifts(
     segments = segment(merge_wire_copies(positions), min_evidence, min_score_change)
     shifts = []
     for before, after in zip(segments, segments[1:], strict=False):
-        shifts.append(
-            DetectedShift(
-                from_label=before.label,
-                from_score=round(before.score, 3),
-                to_label=after.label,
-                to_score=round(after.score, 3),
-                shift_date=after.start,
-                window_start=before.end,
-                window_end=after.start,
-                strength=shift_strength(before, after),
-                articles_before=sum(len(s.points) for s in before.stories),
-                articles_after=sum(len(s.points) for s in after.stories),
-                sources_before=before.sources,
-                sources_after=after.sources,
-                evidence_before_id=before.stories[-1].key_evidence_id,
-                evidence_after_id=after.stories[0].key_evidence_id,
-            )
-        )
+        shifts.append(DetectedShift(**_between(before, after)))
     return segments, shifts
 
 
-@dataclass(frozen=True)
-class PossibleShift:
-    """The newest stories of a track disagree with its current stance, but are too few (fewer
-    than `min_evidence`) to be a segment: reported at once, confirmed or not later."""
+def _between(before: Segment, after: Segment) -> dict[str, Any]:
+    """The fields of a shift from segment `before` to segment `after`."""
+    return {
+        "from_label": before.label,
+        "from_score": round(before.score, 3),
+        "to_label": after.label,
+        "to_score": round(after.score, 3),
+        "shift_date": after.start,
+        "window_start": before.end,
+        "window_end": after.start,
+        "strength": shift_strength(before, after),
+        "articles_before": sum(len(s.points) for s in before.stories),
+        "articles_after": sum(len(s.points) for s in after.stories),
+        "sources_before": before.sources,
+        "sources_after": after.sources,
+        "evidence_before_id": before.stories[-1].key_evidence_id,
+        "evidence_after_id": after.stories[0].key_evidence_id,
+    }
 
-    from_label: str
-    from_score: float
-    to_label: str
-    to_score: float
-    shift_date: date  # the first story that disagrees: a confirmed shift keeps this date
-    window_start: date  # the last story of the current stance
-    window_end: date
-    strength: float
-    articles_before: int
-    articles_after: int
-    sources_before: int
-    sources_after: int
-    evidence_before_id: int | None
-    evidence_after_id: int | None
+
+@dataclass(frozen=True)
+class PossibleShift(DetectedShift):
+    """The newest stories of a track disagree with its current stance, but are too few (fewer
+    than `min_evidence`) to be a segment: reported at once, confirmed or not later. Its
+    shift_date, the first story that disagrees, is kept when it is confirmed."""
+
     last_story: date
     confidence: float  # of the surest disagreeing story
 
@@ -351,20 +342,7 @@ def possible_shift(
     if abs(after.score - current.score) < min_score_change:
         return None
     return PossibleShift(
-        from_label=current.label,
-        from_score=round(current.score, 3),
-        to_label=after.label,
-        to_score=round(after.score, 3),
-        shift_date=after.start,
-        window_start=current.end,
-        window_end=after.start,
-        strength=shift_strength(current, after),
-        articles_before=sum(len(s.points) for s in current.stories),
-        articles_after=sum(len(s.points) for s in run),
-        sources_before=current.sources,
-        sources_after=after.sources,
-        evidence_before_id=current.stories[-1].key_evidence_id,
-        evidence_after_id=run[0].key_evidence_id,
+        **_between(current, after),
         last_story=after.end,
         confidence=round(max(s.confidence for s in run), 3),
     )
@@ -482,7 +460,7 @@ def reconcile_possible(
     stored = _stored_possibles(session, actor_id, policy_id, model_hash)
     match = None
     if possible is not None:
-        match = _best_match(possible, stored)  # type: ignore[arg-type]
+        match = _best_match(possible, stored)
     for row in stored:
         if row is match:
             continue
@@ -496,7 +474,7 @@ def reconcile_possible(
     if possible is None:
         session.flush()
         return
-    fields = {name: getattr(possible, name) for name in DetectedShift.__dataclass_fields__}
+    fields = _fields(possible)
     if match is not None:
         if as_of and (as_of - possible.shift_date).days > POSSIBLE_EXPIRY_DAYS:
             match.status = "expired"

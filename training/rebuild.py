@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from aggregation import choose_rule  # noqa: E402
 from agreement import agreement, article_agreement  # noqa: E402  (training/ is on sys.path)
-from article_features import dump_features  # noqa: E402
+from article_features import ARTICLE_SETS, dump_features, gold_files  # noqa: E402
 from calibrate import calibrate, write_setting  # noqa: E402
 
 from stancetrack.classify import (  # noqa: E402
@@ -55,24 +55,6 @@ from stancetrack.train import (  # noqa: E402
 
 DATA = REPO / "training" / "data"
 METRICS = REPO / "training" / "metrics.json"
-# Article-level gold: the demo fixtures, and the unseen set written after the model was frozen
-# (other topics, its own watchlist; nothing in it shaped the data, the recipe or the rules).
-ARTICLE_SETS = {
-    "fixtures": REPO / "fixtures",
-    "unseen": REPO / "fixtures" / "unseen",
-    # Written for evidence extraction (issue #12), on six more topics; its gold has articles'
-    # labels too.
-    "extraction": REPO / "fixtures" / "extraction",
-    # Written after the round-7 recipe was frozen and labelled blind twice; measured once.
-    "fresh": REPO / "fixtures" / "fresh",
-}
-
-
-def gold_files(root: Path) -> list[Path]:
-    single = root / "gold.jsonl"
-    return [single] if single.exists() else sorted((root / "gold").glob("*.jsonl"))
-
-
 # Where each packaged model lives, the recipe that rebuilds it and its key in metrics.json.
 RECIPES = {"default": TrainConfig(), "fast": TrainConfig(base="minilm", epochs=6)}
 METRICS_KEY = {"default": "shipped", "fast": "fast"}

@@ -807,6 +807,13 @@ def train(
         Path | None,
         typer.Option(help="Labelled JSON Lines scored after each epoch (e.g. the held-out split)."),
     ] = None,
+    init_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="Continue from this trained adapter folder (a second stage) instead of "
+            "starting a fresh adapter."
+        ),
+    ] = None,
 ) -> None:
     """Fine-tune a stance model: LoRA over all-mpnet-base-v2 (the default; about an hour on
     2 cores) or all-MiniLM-L6-v2 (the fast model; half an hour).
@@ -835,6 +842,7 @@ def train(
         base=base,
         eval_data=str(eval_data) if eval_data else "",
         mark_actor=mark_actor,
+        init_from=str(init_from) if init_from else "",
     )
     train_model(config, output, log=lambda line: stderr.print(line, highlight=False))
 

@@ -25,7 +25,7 @@ from stancetrack.classify import (
     mark_mention,
     pair_prompt,
 )
-from stancetrack.errors import StancetrackError
+from stancetrack.errors import ModelError, StancetrackError
 
 T = TypeVar("T")
 VAST_LABELS = {"0": "oppose", "1": "support", "2": "neutral"}
@@ -82,6 +82,7 @@ class TrainConfig:
     full_learning_rate: float = 5e-5
     mark_actor: bool = True  # bracket the actor's mention in the evidence (needs `mention`)
     eval_data: str = ""  # labelled JSON Lines scored after every epoch (the held-out split)
+    init_from: str = ""  # an adapter folder to start from (a second stage), not a fresh adapter
 
 
 @dataclass(frozen=True)
@@ -340,6 +341,8 @@ def _fit(config: TrainConfig, log: Callable[[str], None]) -> tuple[Any, Any, dic
         ]
     else:
         add_adapters(model, config.lora_rank, config.lora_alpha)
+        if config.init_from:
+            start_from_adapter(model, config)
         groups = [
             {
                 "params": [
@@ -362,7 +365,7 @@ def _fit(config: TrainConfig, log: Callable[[str], None]) -> tuple[Any, Any, dic
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
         lambda step: min(
-            (step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup))
+            (step + 1) / warmup, max(0.0, (total_steps - step) / max(1, total_steps - warmup))
         ),
     )
     label_ids = {label: i for i, label in enumerate(TRAIN_LABELS)}
@@ -407,6 +410,34 @@ def _fit(config: TrainConfig, log: Callable[[str], None]) -> tuple[Any, Any, dic
         "eval_macro_f1_by_epoch": epoch_scores,
     }
     return model, tokenizer, stats
+
+
+def start_from_adapter(model: Any, config: TrainConfig) -> None:
+    """Load a trained adapter (its first member) into freshly wrapped LoRA layers, so a second
+    stage continues from it instead of from zero."""
+    import torch
+    from safetensors.torch import load_file
+
+    from stancetrack.classify import adapter_config, adapter_files
+
+    folder = Path(config.init_from)
+    if not (folder / "config.json").is_file():
+        raise ModelError(f"--init-from {folder}: not an adapter folder (no config.json)")
+    card = adapter_config(folder)
+    expected = {"base": config.base, "lora_rank": config.lora_rank, "lora_alpha": config.lora_alpha}
+    found = {key: card.get(key) for key in expected} | {"base": card.get("base", UNNAMED_BASE)}
+    if found != expected:
+        raise ModelError(f"--init-from {folder}: adapter has {found}, this run needs {expected}")
+    state = load_file(str(folder / adapter_files(card)[0]))
+    params = dict(model.named_parameters())
+    missing = sorted(set(state) - set(params))
+    if missing:
+        raise ModelError(
+            f"--init-from {folder}: {len(missing)} tensors fit no layer, such as {missing[0]}"
+        )
+    with torch.no_grad():
+        for name, tensor in state.items():
+            params[name].copy_(tensor.to(params[name].dtype))
 
 
 def member_file(index: int) -> str:

@@ -95,6 +95,40 @@ def test_a_short_training_run_writes_an_ensemble_that_loads_and_marks(tmp_path: 
     assert combined.hash == classifier.hash
 
 
+def test_a_second_stage_starts_from_the_adapter_it_is_given(tmp_path: Path) -> None:
+    """`--init-from`: with nothing to learn (learning rates 0) a second stage saves exactly the
+    adapter it started from; an adapter of another shape is refused with its reason."""
+    from stancetrack.classify import load_classifier
+    from stancetrack.errors import ModelError
+    from stancetrack.train import TrainConfig, train
+
+    data = tmp_path / "train.jsonl"
+    rows = [
+        {"actor": "Chile", "proposition": "ban plastic bags", "label": label, "text": text}
+        for label, text in (
+            ("support", "Chile approved the ban on plastic bags."),
+            ("oppose", "Chile rejected the ban on plastic bags."),
+            ("neutral", "Chile discussed the ban on plastic bags."),
+        )
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    first = TrainConfig(data=str(data), base="minilm", vast_samples=0, epochs=1, batch_size=4)
+    train(first, tmp_path / "first", log=lambda _: None)
+    frozen = replace(
+        first,
+        init_from=str(tmp_path / "first"),
+        learning_rate=0.0,
+        head_learning_rate=0.0,
+        seed=99,  # a fresh adapter with this seed would differ
+    )
+    train(frozen, tmp_path / "second", log=lambda _: None)
+    assert load_classifier(str(tmp_path / "second")).hash == (
+        load_classifier(str(tmp_path / "first")).hash
+    )
+    with pytest.raises(ModelError, match="lora_rank"):
+        train(replace(frozen, lora_rank=8), tmp_path / "third", log=lambda _: None)
+
+
 def _example(label: str, target: str = "") -> Example:
     text = "Santiago approved the ban."
     return Example("Chile", "ban plastic bags", text, label, target or label)

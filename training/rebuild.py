@@ -32,6 +32,7 @@ from aggregation import choose_rule  # noqa: E402
 from agreement import agreement, article_agreement  # noqa: E402  (training/ is on sys.path)
 from article_features import ARTICLE_SETS, dump_features, gold_files  # noqa: E402
 from calibrate import calibrate, write_setting  # noqa: E402
+from stage_data import policies_of  # noqa: E402
 
 from stancetrack.classify import (  # noqa: E402
     PACKAGED_MODELS,
@@ -57,6 +58,9 @@ DATA = REPO / "training" / "data"
 METRICS = REPO / "training" / "metrics.json"
 # Where each packaged model lives, the recipe that rebuilds it and its key in metrics.json.
 RECIPES = {"default": TrainConfig(), "fast": TrainConfig(base="minilm", epochs=6)}
+# Parts trained on, measured and not shipped (rounds 7 and 8, model card): the shipped models
+# were trained on parts a-u, so a rebuild leaves these policies out unless told otherwise.
+UNSHIPPED_PARTS = ("za", "zb", "zc", "zd", "ze")
 METRICS_KEY = {"default": "shipped", "fast": "fast"}
 
 
@@ -211,13 +215,19 @@ def main() -> int:
     parser.add_argument(
         "--fresh",
         action="store_true",
-        help="also score fixtures/fresh/, the set kept blind until the recipe was final",
+        help="also score the fresh sets (fixtures/fresh/, now development, and fixtures/fresh2/, "
+        "kept blind until the round-8 decision)",
     )
     parser.add_argument(
         "--seed-dirs",
         nargs="*",
         default=[],
         help="trained runs of the same recipe with other seeds, measured for the spread",
+    )
+    parser.add_argument(
+        "--all-parts",
+        action="store_true",
+        help="train on every part, including the rounds that did not ship (UNSHIPPED_PARTS)",
     )
     parser.add_argument(
         "--keep-settings",
@@ -233,7 +243,7 @@ def main() -> int:
     metrics = json.loads(METRICS.read_text()) if METRICS.exists() else {}
     config = replace(
         RECIPES[args.model],
-        data=str(DATA / "train.jsonl"),
+        data=str(DATA / "train.jsonl") if args.all_parts else str(shipped_training_data()),
         vast_dir=args.vast_dir,
         eval_data=str(DATA / "heldout.jsonl"),  # logged per epoch only; never trained on
     )
@@ -276,6 +286,7 @@ def main() -> int:
         entry.update({k: previous[k] for k in ("calibration", "aggregation") if k in previous})
     if args.fresh:
         entry["articles_fresh"] = article_scores(args.model, "weighted", "fresh")
+        entry["articles_fresh2"] = article_scores(args.model, "weighted", "fresh2")
         if "calibration" in entry:
             entry["calibration"].update(fresh_ece(args.model, model_dir))
     if args.seed_dirs:
@@ -291,12 +302,27 @@ def main() -> int:
     metrics["data"] = json.loads((DATA / "stats.json").read_text())
     metrics["second_annotation"] = agreement()[0]
     metrics["second_annotation_unseen"] = article_agreement()[0]
-    if (ARTICLE_SETS["fresh"] / "second_annotation.jsonl").exists():
-        metrics["second_annotation_fresh"] = article_agreement(ARTICLE_SETS["fresh"])[0]
+    for name in ("fresh", "fresh2"):
+        if (ARTICLE_SETS[name] / "second_annotation.jsonl").exists():
+            metrics[f"second_annotation_{name}"] = article_agreement(ARTICLE_SETS[name])[0]
     METRICS.write_text(json.dumps(metrics, indent=2) + "\n")
     subprocess.run([sys.executable, str(REPO / "training" / "write_card.py")], check=True)
     print(json.dumps({k: v for k, v in metrics.items() if k != "data"}, indent=2)[:4000])
     return 0
+
+
+def shipped_training_data() -> Path:
+    """training/data/train.jsonl without the policies of UNSHIPPED_PARTS: the shipped models'
+    training data, record for record (written to training/runs/shipped-train.jsonl)."""
+    left_out = policies_of(list(UNSHIPPED_PARTS))
+    lines = (DATA / "train.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    path = REPO / "training" / "runs" / "shipped-train.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "".join(line for line in lines if json.loads(line)["policy"] not in left_out),
+        encoding="utf-8",
+    )
+    return path
 
 
 def seed_scores(run_dir: Path, model_dir: Path, heldout) -> dict:

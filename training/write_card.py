@@ -303,6 +303,7 @@ def main() -> None:
         ]
     )
     round7_text = round7(metrics, metrics.get("round7_candidate") or {}, shipped, interval)
+    round8_text = round8(metrics, shipped, fast, interval)
     card = f"""# stancetrack stance models
 
 Two models ship inside the package; `--model` picks one (`default` when not given):
@@ -345,6 +346,8 @@ reversal_reported stay `neutral`; other neutral records and VAST's neutral becom
   {data["heldout"]} held out ({len(data["heldout_policies"])} policies never trained on).
   {data.get("with_mention", 0)} records carry the words that name the actor (`mention`: the name
   itself, or an alias from `training/data/mentions.jsonl`); those are marked in training.
+  Both shipped models were trained on parts a-u (7,198 training records); rounds 7 and 8
+  (parts za-ze) are in the folder, trained on, measured and not shipped (below).
 - A random sample of {recipe["vast_samples"]} VAST training rows (Allaway & McKeown 2020; research
   use, read in place from `../shared/data/vast`, never copied), with "The author" as the actor.
 
@@ -392,6 +395,8 @@ inside them are not evidence.
 
 {round7_text}
 
+{round8_text}
+
 ## Experiments on the MiniLM model (now `fast`)
 Everything below was measured on the MiniLM base before the default moved to MPNet; the levers
 are the same for both.
@@ -418,19 +423,19 @@ Published VAST references: TGA-Net about 0.67 (all), JointCL 0.72 (zero-shot).
   support <-> oppose; most of the rest are about whose position a sentence carries (two actors
   in one sentence, another actor's stance) and where neutral ends (a session that ended "without
   taking up" a decision read as oppose).{opposites_text}
-- Whole articles are where it is weakest, and most of all on the fresh set (macro-F1
-  {fresh_f1}; the round-7 model {fresh_r7}). Read after the measurement and not acted on, the
-  errors are of four kinds. (1) The actor as the object of someone else's act: "Switzerland
-  has refused to let Germany pass Swiss-made ammunition on to Ukraine" read as Germany's
-  refusal, though Germany asked; "the Supreme Court ruled the government's plan unlawful" as
-  Britain opposing its own plan. (2) Outcomes and events that carry no position of the actor
-  read with full confidence (a flight halted by a court, a party's landslide, a successor's
-  pledge). (3) Reversals told in two sentences ("went into the summit demanding a veto ...
-  came out having agreed") read from the first. (4) Limits and conditions ("a minority stake,
-  not a sale of the port") read as oppose. Support and neutral gold are read as oppose far
-  more often than the other way round. `python training/errors.py --articles fresh
-  --no-heldout` lists them with every evidence sentence (also `fixtures`, `unseen`,
-  `extraction`).
+- Whole articles are where it is weakest, and most of all on the two blind fresh sets (macro-F1
+  {fresh_f1} and {f1(shipped.get("articles_fresh2"))}; Round 8 above has the second set's errors).
+  On the first (the round-7 model {fresh_r7}), read after the measurement, the errors are of four
+  kinds, which round 8's data was written for. (1) The actor as the object of someone else's act:
+  "Switzerland has refused to let Germany pass Swiss-made ammunition on to Ukraine" read as
+  Germany's refusal, though Germany asked; "the Supreme Court ruled the government's plan
+  unlawful" as Britain opposing its own plan. (2) Outcomes and events that carry no position of
+  the actor read with full confidence (a flight halted by a court, a party's landslide, a
+  successor's pledge). (3) Reversals told in two sentences ("went into the summit demanding a veto
+  ... came out having agreed") read from the first. (4) Limits and conditions ("a minority stake,
+  not a sale of the port") read as oppose. Support and neutral gold are read as oppose far more
+  often than the other way round. `python training/errors.py --articles fresh --no-heldout` lists
+  them with every evidence sentence (also `fixtures`, `unseen`, `extraction`).
 - Two unseen-set labels were lost to the watchlist, written before the articles: its keywords
   did not cover "bases in Russia" or "use them against Russia", so extraction found no
   sentence and the pair counted as neutral.
@@ -528,10 +533,10 @@ extraction sets together: 0.840 against 0.840, weighted by set size), worse on t
 articles, and on the fixture corpus it reads one article ("North Korea has sent more than one
 million artillery shells to Russia ..., South Korea's National Intelligence Service told
 lawmakers") as South Korea's support, which moves the demo's headline shift a year early. So
-it does not ship; its weights stay out of the repository. `training/data/` holds round 7, so
-`python training/rebuild.py` now builds the round-7 model (`--fresh` scores it on the fresh
-set); the shipped model was trained on the split as of commit 29153e3 (parts a-u, 7,198
-records: `git show 29153e3:training/data/train.jsonl`). The shipped model
+it does not ship; its weights stay out of the repository. `training/data/` holds round 7 (and
+round 8, below), and `python training/rebuild.py` leaves their policies out (`UNSHIPPED_PARTS`),
+so it trains on the shipped model's own data, parts a-u, 7,198 records, record for record
+(`--all-parts` trains on everything; `--fresh` scores the fresh sets). The shipped model
 was scored on the fresh set after that decision (it was trained before the set existed, so
 that figure is blind too): {cell(shipped.get("articles_fresh"))}, better than the round-7
 model (the intervals overlap): the new data did not help on these patterns. Where both go
@@ -570,6 +575,148 @@ the best rule per fold scored {agg.get("cv_chosen_rule_f1", 0):.3f} on the held-
 against {agg.get("cv_current_rule_f1", 0):.3f} for the plain weighted rule (gain
 {agg.get("cv_gain", 0):+.3f}, spread across folds {agg.get("cv_gain_spread", 0):.3f}): the
 richer rules overfit 130-odd articles. Kept: {kept}.
+"""
+
+
+def round8(metrics: dict, shipped: dict, fast: dict, interval) -> str:
+    """Issue #15, round 8: a second training stage, the second blind set, calibration, seeds."""
+    r8 = metrics.get("round8")
+    if not r8:
+        return ""
+
+    def cell(block: dict | None) -> str:
+        if not block:
+            return "-"
+        ci = (
+            f" ({block['macro_f1_ci'][0]:.3f}-{block['macro_f1_ci'][1]:.3f})"
+            if block.get("macro_f1_ci")
+            else ""
+        )
+        return f"{block['macro_f1']:.3f}{ci}"
+
+    dev = ("fixtures", "unseen", "extraction", "fresh")
+    columns = (r8["shipped"], r8["stage_a"], r8["stage_b"])
+
+    def mean_dev(entry: dict) -> str:
+        return f"{sum(entry[f'articles_{name}']['macro_f1'] for name in dev) / len(dev):.4f}"
+
+    rows = [
+        ("Held-out sentences, policies of rounds before 8", "heldout_before_round8"),
+        ("Held-out sentences, the 7 round-8 policies", "heldout_round8"),
+        ("Fixture articles", "articles_fixtures"),
+        ("Unseen articles", "articles_unseen"),
+        ("Extraction-set articles", "articles_extraction"),
+        ("Fresh articles (round 7's blind set, development now)", "articles_fresh"),
+    ]
+    table = [
+        "| Set | n | shipped | stage A (lr 3e-4, 1,800 replayed) | stage B (lr 1.5e-4, 3,600) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, key in rows:
+        table.append(
+            f"| {name} | {columns[0][key]['n']} | "
+            + " | ".join(cell(c.get(key)) for c in columns)
+            + " |"
+        )
+    table.append(
+        "| **Mean of the four development article sets** (ship rule 2) | | "
+        + " | ".join(mean_dev(c) for c in columns)
+        + " |"
+    )
+    fresh2 = shipped.get("articles_fresh2")
+    table.append(
+        f"| Second fresh set (`fixtures/fresh2/`, blind, scored after the decision) "
+        f"| {fresh2['n'] if fresh2 else '-'} | {cell(fresh2)} | - | "
+        f"{cell(r8['stage_b'].get('articles_fresh2'))} |"
+    )
+    second = metrics.get("second_annotation_fresh2") or {}
+    cal = shipped.get("calibration_measured") or {}
+    before, after = cal.get("articles_ece_before", {}), cal.get("articles_ece_after", {})
+    ece_rows = [
+        f"| held-out sentences (the measuring half, n={cal.get('measure_sentences', '-')}) "
+        f"| {cal.get('heldout_ece_before', 0):.3f} | {cal.get('heldout_ece_after', 0):.3f} |"
+    ] + [f"| {name} articles | {before[name]:.3f} | {after[name]:.3f} |" for name in before]
+    seeds = metrics.get("seed_spread")
+    if seeds:
+        seed_text = seeds["text"]
+    else:
+        seed_text = (
+            "Seeds. The shipped recipe's second seed (14, on the shipped model's data) was "
+            "trained again this round; its figures are not in yet."
+        )
+    return f"""## Round 8: a second stage on the article errors (trained, measured, not shipped)
+
+Round 7's fresh set showed where articles go wrong (Limits, below). Round 8 wrote 803 training
+records on those patterns (parts zc-ze, guide section 3.19): someone else acting on the actor's
+plan or request; the actor as the object, destination or subject of someone else's act or
+words; decisions with limits; reversals told as a before and after. Seven of its 30 policies
+fall on the held-out side (189 sentences), which measures the patterns directly. Instead of a
+full retrain (77 minutes a seed) it tried a **second stage**: `stancetrack train --init-from
+stancetrack/model --epochs 1` over the 614 new training records, a seeded sample of the shipped
+model's own training records so that it does not forget them, and 300 VAST rows
+(`training/stage_data.py`; 11 to 15 minutes). The ship rule was written down before any
+round-8 model was scored (`training/metrics.json`, `round8.rule`): held-out sentences of the
+earlier policies may drop by at most 0.011, the mean macro-F1 of the four development article
+sets must rise, and the fixture articles must stay inside the shipped model's interval.
+
+{chr(10).join(table)}
+
+**Not shipped: both stages fail rule 2.** They learn the new patterns as sentences (+0.06 and
++0.08 on the round-8 held-out policies, and the earlier policies hold), but articles get worse.
+Stage A fixed 10 support articles that had been read as oppose, but turned 13 neutral gold
+articles into support, and 9 oppose readings of neutral or oppose gold into support.
+It learnt "the actor's plan or request" too broadly: "Denmark's air force has about 40 of the
+jets" became Denmark's support (0.98), and "the US Treasury Secretary handed Ukraine a draft
+agreement" became Ukraine's (0.99). It also moved undecided sentences ("would look at any
+request with an open mind") to no_stance, which the aggregation leaves out, so one stray support
+sentence decides the article. Half the learning rate and twice the replay (stage B) halve the
+damage without removing it. Both stages stay out of the repository.
+
+**The second blind set.** `fixtures/fresh2/` has 48 articles on six new topics (the EU Nature
+Restoration Law, the UK windfall tax on oil and gas, the Jadar lithium mine, the bans on
+Ukrainian grain, the Northern Ireland Protocol Bill, drilling at the mouth of the Amazon) with
+98 gold pairs (54 support, 20 oppose, 24 neutral). Two writers wrote it during this round,
+apart from the code, the data and the model, with the gold kept outside the repository until
+the decision. It was scored once, after the decision. The shipped model scores
+{cell(fresh2)}, accuracy {fresh2["accuracy"]:.3f}, and `fast` scores
+{cell(fast.get("articles_fresh2"))}; on the first fresh set `fast` scores
+{cell(fast.get("articles_fresh"))}. A third person labelled all {second.get("n", "-")} pairs from
+the articles and the rules alone, without access to the gold, and agreed on
+{second.get("accuracy", 0) * second.get("n", 0):.0f} of them; the {second.get("n_sure", "-")} they
+were sure of all agree. So the labels are clear to a reader, and **real-news article accuracy
+stands at about 0.70 (0.688 and 0.724 on the two blind sets), against the goal of 0.88.**
+
+What goes wrong on the second set (read after the measurement, not acted on): (1) a
+neighbouring question of the same story read as the tracked one: the DUP's boycott of
+power-sharing read as opposing the Protocol Bill; London approving the Windsor Framework, which
+replaced the bill, read as support of the bill; Serbia withdrawing an expropriation law read as
+support of the mine. (2) Lawmakers and ministers who do not speak for the government: Italian
+coalition MEPs voting against the law, and an Austrian minister bound by the provinces. (3)
+Conditionals read as oppose ("if drilling posed a risk it would not go ahead"). (4) Someone
+else's refusal read as the actor's: Ibama refusing Petrobras a licence read as Petrobras
+opposing. (1) is new: it is about which proposition a sentence is about, which sentence-level
+data on stance patterns does not teach, and is why two rounds of such data (7 and 8) moved
+sentences and not articles.
+
+**Calibration of the shipped model.** T = {cal.get("temperature", "-")}, fitted on half the
+held-out policies as in round 7. ECE (10 bins, three labels):
+
+| Where | ECE before | ECE after |
+|---|---|---|
+{chr(10).join(ece_rows)}
+
+As in round 7, sentences become well calibrated and the development articles do not, so T is
+not installed: detection reads article confidence, and there the shipped, uncalibrated figures
+are closer. An article-level calibration fitted on the 397 gold articles the sets now hold
+(isotonic, cross-validated by topic) is the next step.
+
+{seed_text}
+
+**What round 9 should try**, from these numbers: a relevance check per sentence (is this
+sentence about the tracked proposition, or a neighbouring one of the same story), as a training
+label or an entailment test against the proposition; a small article-level combiner trained on
+the gold articles, cross-validated by topic; and article-level calibration. A new blind set is
+needed: `fixtures/fresh2/` is used now.
 """
 
 

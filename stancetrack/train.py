@@ -423,9 +423,9 @@ def start_from_adapter(model: Any, config: TrainConfig) -> None:
     folder = Path(config.init_from)
     if not (folder / "config.json").is_file():
         raise ModelError(f"--init-from {folder}: not an adapter folder (no config.json)")
-    card = adapter_config(folder)
+    card = with_base(adapter_config(folder))
     expected = {"base": config.base, "lora_rank": config.lora_rank, "lora_alpha": config.lora_alpha}
-    found = {key: card.get(key) for key in expected} | {"base": card.get("base", UNNAMED_BASE)}
+    found = {key: card.get(key) for key in expected}
     if found != expected:
         raise ModelError(f"--init-from {folder}: adapter has {found}, this run needs {expected}")
     state = load_file(str(folder / adapter_files(card)[0]))

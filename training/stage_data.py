@@ -33,7 +33,10 @@ def policies_of(parts: list[str]) -> set[str]:
     return found
 
 
-def stage_records(new: list[str], skip: list[str], replay: int, seed: int) -> list[dict]:
+def stage_records(
+    new: list[str], skip: list[str], replay: int, seed: int
+) -> tuple[list[dict], int]:
+    """The stage's records, shuffled, and how many of them are replayed."""
     records = [
         json.loads(line)
         for line in (DATA / "train.jsonl").read_text(encoding="utf-8").splitlines()
@@ -44,9 +47,10 @@ def stage_records(new: list[str], skip: list[str], replay: int, seed: int) -> li
     fresh = [r for r in records if r["policy"] in fresh_policies]
     old = [r for r in records if r["policy"] not in unseen_by_first_stage]
     rng = random.Random(seed)
-    chosen = fresh + rng.sample(old, min(replay, len(old)))
+    replayed = rng.sample(old, min(replay, len(old)))
+    chosen = fresh + replayed
     rng.shuffle(chosen)
-    return chosen
+    return chosen, len(replayed)
 
 
 def main() -> int:
@@ -57,10 +61,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    chosen = stage_records(args.new, args.skip, args.replay, args.seed)
+    chosen, replayed = stage_records(args.new, args.skip, args.replay, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen))
-    replayed = sum(1 for r in chosen if r["policy"] not in policies_of(args.new))
     print(
         f"{len(chosen)} records ({len(chosen) - replayed} new, {replayed} replayed) -> {args.out}:",
         dict(Counter(r["label"] for r in chosen)),

@@ -11,9 +11,11 @@ from stancetrack.ingest import ArticleRecord, iter_input_files, iter_records
 from stancetrack.watchlist import load_watchlist
 from tests.conftest import FIXTURES
 
-# The demo corpus, the unseen set, the extraction gold set (#12) and the fresh set written
-# blind after the round-7 recipe was frozen (#15).
-SETS = [FIXTURES, FIXTURES / "unseen", FIXTURES / "extraction", FIXTURES / "fresh"]
+# The demo corpus, the unseen set, the extraction gold set (#12) and the fresh sets written
+# blind while the round-7, round-8 and round-9 recipes were built (#15).
+SETS = [FIXTURES, FIXTURES / "unseen", FIXTURES / "extraction"] + [
+    FIXTURES / name for name in ("fresh", "fresh2", "fresh3")
+]
 
 
 @pytest.mark.parametrize("root", SETS, ids=lambda p: p.name)

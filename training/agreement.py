@@ -9,8 +9,8 @@ text, so the file stays valid when the split is rebuilt. Prints agreement and ev
 
 `fixtures/unseen/second_annotation.jsonl` does the same for the unseen article set: a second
 annotator labelled every (article, actor, policy) pair of its gold from the articles and the rules
-alone, blind to the gold labels and to the model; `fixtures/fresh/` and `fixtures/fresh2/` have
-one each too.
+alone, blind to the gold labels and to the model; `fixtures/fresh/`, `fixtures/fresh2/` and
+`fixtures/fresh3/` have one each too.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def main() -> None:
     for row, other in disagreements:
         print(f"- ours {row['label']}, second {other['label']} ({other['why']})")
         print(f"  {row['actor']}: {row['proposition']}\n  {row['text']}")
-    for name in ("unseen", "fresh", "fresh2"):
+    for name in ("unseen", "fresh", "fresh2", "fresh3"):
         root = REPO / "fixtures" / name
         if not (root / "second_annotation.jsonl").exists():
             continue

@@ -69,7 +69,8 @@ def _balance(candidates: list[dict]) -> float:
     total = sum(weights)
     if not candidates or total <= 0:
         return 0.0
-    return sum(w * (c["p_support"] - c["p_oppose"]) for w, c in zip(weights, candidates)) / total
+    pairs = zip(weights, candidates, strict=True)
+    return sum(w * (c["p_support"] - c["p_oppose"]) for w, c in pairs) / total
 
 
 FEATURES = (
@@ -105,7 +106,7 @@ def features(article: dict) -> list[float]:
         max(c["p_oppose"] for c in candidates),
         _balance([c for c in candidates if (c["paragraph"] or 0) <= 1]),
         _balance([c for c in candidates if c["policy_match"] in ("keyword", "anaphor")]),
-        sum(m for m, p in zip(mass, past) if p) / (sum(mass) or 1.0),
+        sum(m for m, p in zip(mass, past, strict=True) if p) / (sum(mass) or 1.0),
         math.log1p(len(candidates)),
     ]
 
@@ -185,7 +186,11 @@ def study(features_dump: dict, reach: str) -> dict:
         before = score(g, [base[i] for i in idx], "a").macro_f1
         after = score(g, [combined[i] for i in idx], "a").macro_f1
         drops.append(before - after)
-        report["sets"][name] = {"n": len(idx), "rule": round(before, 4), "combiner": round(after, 4)}
+        report["sets"][name] = {
+            "n": len(idx),
+            "rule": round(before, 4),
+            "combiner": round(after, 4),
+        }
     pooled_before = score(gold, base, "a").macro_f1
     pooled_after = score(gold, combined, "a").macro_f1
     low, high = paired_gain_interval(gold, base, combined)

@@ -60,7 +60,7 @@ METRICS = REPO / "training" / "metrics.json"
 RECIPES = {"default": TrainConfig(), "fast": TrainConfig(base="minilm", epochs=6)}
 # Parts trained on, measured and not shipped (rounds 7 and 8, model card): the shipped models
 # were trained on parts a-u, so a rebuild leaves these policies out unless told otherwise.
-UNSHIPPED_PARTS = ("za", "zb", "zc", "zd", "ze")
+UNSHIPPED_PARTS = ("za", "zb", "zc", "zd", "ze", "zf")
 METRICS_KEY = {"default": "shipped", "fast": "fast"}
 
 
@@ -215,8 +215,8 @@ def main() -> int:
     parser.add_argument(
         "--fresh",
         action="store_true",
-        help="also score the fresh sets (fixtures/fresh/, now development, and fixtures/fresh2/, "
-        "kept blind until the round-8 decision)",
+        help="also score the fresh sets (fixtures/fresh/ and fixtures/fresh2/, now development, "
+        "and fixtures/fresh3/, kept blind until the round-9 decision)",
     )
     parser.add_argument(
         "--seed-dirs",
@@ -287,6 +287,7 @@ def main() -> int:
     if args.fresh:
         entry["articles_fresh"] = article_scores(args.model, "weighted", "fresh")
         entry["articles_fresh2"] = article_scores(args.model, "weighted", "fresh2")
+        entry["articles_fresh3"] = article_scores(args.model, "weighted", "fresh3")
         if "calibration" in entry:
             entry["calibration"].update(fresh_ece(args.model, model_dir))
     if args.seed_dirs:
@@ -302,7 +303,7 @@ def main() -> int:
     metrics["data"] = json.loads((DATA / "stats.json").read_text())
     metrics["second_annotation"] = agreement()[0]
     metrics["second_annotation_unseen"] = article_agreement()[0]
-    for name in ("fresh", "fresh2"):
+    for name in ("fresh", "fresh2", "fresh3"):
         if (ARTICLE_SETS[name] / "second_annotation.jsonl").exists():
             metrics[f"second_annotation_{name}"] = article_agreement(ARTICLE_SETS[name])[0]
     METRICS.write_text(json.dumps(metrics, indent=2) + "\n")

@@ -874,6 +874,8 @@ repository until the decision. A third person labelled all {second.get("n", "-")
 and agreed on {second.get("accuracy", 0) * second.get("n", 0):.0f} of them
 ({second.get("accuracy_sure", 0) * 100:.0f}% of the {second.get("n_sure", "-")} they were sure of).
 {r9.get("fresh3_text", "")}
+
+{r9.get("fresh3_errors_read", "")}
 """
 
 

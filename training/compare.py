@@ -3,7 +3,7 @@
     python training/compare.py MODEL [MODEL ...] [--sets fixtures unseen extraction fresh]
 
 For each model: held-out sentence macro-F1 overall, on the policies of the rounds before 8 (the
-split the shipped figures use), on the round-8 policies and on the round-9 ones, then article
+split the shipped figures use), on the round-8, round-9 and round-10 policies, then article
 macro-F1 with its interval on each article set (never a blind set unless named). One JSON line
 per model, so a shell loop can collect them. Research aid; not run by the tests.
 """
@@ -29,18 +29,21 @@ from stancetrack.train import load_labelled  # noqa: E402
 
 ROUND_8 = ("zc", "zd", "ze")
 ROUND_9 = ("zf",)
+ROUND_10 = ("zg",)
 
 
 def compare(model: str, sets: list[str]) -> dict:
     heldout = load_labelled(REPO / "training" / "data" / "heldout.jsonl")
     predicted = predict_labels(load_classifier(model, precision="fp32"), heldout)
     round8, round9 = policies_of(list(ROUND_8)), policies_of(list(ROUND_9))
+    round10 = policies_of(list(ROUND_10))
     out: dict = {"model": model}
     for name, keep in (
         ("heldout", lambda e: True),
-        ("heldout_before_round8", lambda e: e.policy not in round8 | round9),
+        ("heldout_before_round8", lambda e: e.policy not in round8 | round9 | round10),
         ("heldout_round8", lambda e: e.policy in round8),
         ("heldout_round9", lambda e: e.policy in round9),
+        ("heldout_round10", lambda e: e.policy in round10),
     ):
         rows = [(e.label, p) for e, p in zip(heldout, predicted, strict=True) if keep(e)]
         result = score([g for g, _ in rows], [p for _, p in rows], "sentence")

@@ -60,7 +60,7 @@ METRICS = REPO / "training" / "metrics.json"
 RECIPES = {"default": TrainConfig(), "fast": TrainConfig(base="minilm", epochs=6)}
 # Parts trained on, measured and not shipped (rounds 7 and 8, model card): the shipped models
 # were trained on parts a-u, so a rebuild leaves these policies out unless told otherwise.
-UNSHIPPED_PARTS = ("za", "zb", "zc", "zd", "ze", "zf")
+UNSHIPPED_PARTS = ("za", "zb", "zc", "zd", "ze", "zf", "zg")
 METRICS_KEY = {"default": "shipped", "fast": "fast"}
 
 

@@ -305,6 +305,7 @@ def main() -> None:
     round7_text = round7(metrics, metrics.get("round7_candidate") or {}, shipped, interval)
     round8_text = round8(metrics, shipped, fast, interval)
     round9_text = round9(metrics)
+    round10_text = round10(metrics)
     card = f"""# stancetrack stance models
 
 Two models ship inside the package; `--model` picks one (`default` when not given):
@@ -399,6 +400,8 @@ inside them are not evidence.
 {round8_text}
 
 {round9_text}
+
+{round10_text}
 
 ## Experiments on the MiniLM model (now `fast`)
 Everything below was measured on the MiniLM base before the default moved to MPNet; the levers
@@ -876,6 +879,46 @@ and agreed on {second.get("accuracy", 0) * second.get("n", 0):.0f} of them
 {r9.get("fresh3_text", "")}
 
 {r9.get("fresh3_errors_read", "")}
+"""
+
+
+def round10(metrics: dict) -> str:
+    """Issue #15, round 10: reactions to someone else's decision (no blind set this round)."""
+    r10 = metrics.get("round10")
+    if not r10 or "stage" not in r10:
+        return ""
+    dev = ("fixtures", "unseen", "extraction", "fresh", "fresh2", "fresh3")
+    columns = (r10["shipped"], r10["stage"])
+    rows = [
+        ("Held-out sentences, policies of rounds before 8", "heldout_before_round8"),
+        ("Held-out sentences, the round-9 policies", "heldout_round9"),
+        ("Held-out sentences, the 3 round-10 policies", "heldout_round10"),
+    ] + [(f"Articles: {name}", f"articles_{name}") for name in dev]
+    table = ["| Set | n | shipped | stage: parts zf + zg |", "|---|---|---|---|"]
+    for name, key in rows:
+        table.append(
+            f"| {name} | {columns[0][key]['n']} | "
+            + " | ".join(_cell(c.get(key)) for c in columns)
+            + " |"
+        )
+    means = [sum(c[f"articles_{n}"]["macro_f1"] for n in dev) / len(dev) for c in columns]
+    table.append(
+        f"| **Mean of the six development article sets** (ship rule 2) | | {means[0]:.4f} | "
+        f"{means[1]:.4f} |"
+    )
+    return f"""## Round 10: reactions to someone else's decision (development evidence only)
+
+The largest new error kind on the third blind set was a reaction read by the decision it reacts
+to. Round 10 wrote 303 records on it (part zg, guide section 3.21, tag `reaction`: the stance is
+the reaction's sign times the decision's direction; three of its 11 policies held out) and
+trained one candidate, a second stage over the shipped adapter on parts zf and zg with the
+round-9 settings (`training/metrics.json`, `round10.rule`, written before it was scored: the
+same rules as round 9 over six development sets, fresh3 now among them). There is no blind set
+this round, so these are development figures only.
+
+{chr(10).join(table)}
+
+{r10.get("decision", "")}
 """
 
 

@@ -15,14 +15,15 @@ is. For comparison it fits a straight line from confidence to the share right th
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "training"))
+
+from article_features import main_over_dump  # noqa: E402
 
 from stancetrack.aggregate import aggregate_stance  # noqa: E402
 from stancetrack.calibration import (  # noqa: E402
@@ -156,15 +157,5 @@ def study(features: dict, reach: str) -> dict:
     return report
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--features", default=str(REPO / "training/runs/article_features.json"))
-    parser.add_argument("--reach", default="paragraph")
-    args = parser.parse_args()
-    features = json.loads(Path(args.features).read_text(encoding="utf-8"))
-    print(json.dumps(study(features, args.reach), indent=1))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_over_dump(__doc__.splitlines()[0], study))

@@ -11,8 +11,6 @@ Research aid; not run by the tests.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -21,6 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "training"))
 
+from article_features import main_over_dump  # noqa: E402
 from combiner import current_label  # noqa: E402
 
 
@@ -60,15 +59,5 @@ def breakdown(features: dict, reach: str) -> dict[str, dict[str, int]]:
     return out
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--features", default=str(REPO / "training/runs/article_features.json"))
-    parser.add_argument("--reach", default="paragraph")
-    args = parser.parse_args()
-    features = json.loads(Path(args.features).read_text(encoding="utf-8"))
-    print(json.dumps(breakdown(features, args.reach), indent=1))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_over_dump(__doc__.splitlines()[0], breakdown))

@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -96,6 +97,18 @@ def _classify(root: Path, model: str, precision: str) -> dict[tuple, dict]:
                 }
         engine.dispose()
     return rows
+
+
+def main_over_dump(description: str, analyse: Callable[[dict, str], dict]) -> int:
+    """The command line of the scripts that read a dump: `--features FILE --reach REACH`, and
+    `analyse(dump, reach)` printed as JSON."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--features", default=str(REPO / "training/runs/article_features.json"))
+    parser.add_argument("--reach", default="paragraph")
+    args = parser.parse_args()
+    features = json.loads(Path(args.features).read_text(encoding="utf-8"))
+    print(json.dumps(analyse(features, args.reach), indent=1))
+    return 0
 
 
 def main() -> int:

@@ -89,7 +89,7 @@ FEATURES = (
 def features(article: dict) -> list[float]:
     candidates = article["candidates"]
     if not candidates:
-        return [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+        return [0.0] * len(FEATURES)
     agg = aggregate_stance(
         [probs_of(c) for c in candidates],
         sentences=[c["sentence"] for c in candidates],

@@ -590,22 +590,11 @@ def round8(metrics: dict, shipped: dict, fast: dict, interval) -> str:
     if not r8:
         return ""
 
-    def cell(block: dict | None) -> str:
-        if not block:
-            return "-"
-        ci = (
-            f" ({block['macro_f1_ci'][0]:.3f}-{block['macro_f1_ci'][1]:.3f})"
-            if block.get("macro_f1_ci")
-            else ""
-        )
-        return f"{block['macro_f1']:.3f}{ci}"
-
-    dev = ("fixtures", "unseen", "extraction", "fresh")
-    columns = (r8["shipped"], r8["stage_a"], r8["stage_b"])
-
-    def mean_dev(entry: dict) -> str:
-        return f"{sum(entry[f'articles_{name}']['macro_f1'] for name in dev) / len(dev):.4f}"
-
+    columns = [
+        ("shipped", r8["shipped"]),
+        ("stage A (lr 3e-4, 1,800 replayed)", r8["stage_a"]),
+        ("stage B (lr 1.5e-4, 3,600)", r8["stage_b"]),
+    ]
     rows = [
         ("Held-out sentences, policies of rounds before 8", "heldout_before_round8"),
         ("Held-out sentences, the 7 round-8 policies", "heldout_round8"),
@@ -614,26 +603,12 @@ def round8(metrics: dict, shipped: dict, fast: dict, interval) -> str:
         ("Extraction-set articles", "articles_extraction"),
         ("Fresh articles (round 7's blind set, development now)", "articles_fresh"),
     ]
-    table = [
-        "| Set | n | shipped | stage A (lr 3e-4, 1,800 replayed) | stage B (lr 1.5e-4, 3,600) |",
-        "|---|---|---|---|---|",
-    ]
-    for name, key in rows:
-        table.append(
-            f"| {name} | {columns[0][key]['n']} | "
-            + " | ".join(cell(c.get(key)) for c in columns)
-            + " |"
-        )
-    table.append(
-        "| **Mean of the four development article sets** (ship rule 2) | | "
-        + " | ".join(mean_dev(c) for c in columns)
-        + " |"
-    )
+    table = _comparison_table(columns, rows, ("fixtures", "unseen", "extraction", "fresh"), "four")
     fresh2 = shipped.get("articles_fresh2")
     table.append(
         f"| Second fresh set (`fixtures/fresh2/`, blind, scored after the decision) "
-        f"| {fresh2['n'] if fresh2 else '-'} | {cell(fresh2)} | - | "
-        f"{cell(r8['stage_b'].get('articles_fresh2'))} |"
+        f"| {fresh2['n'] if fresh2 else '-'} | {_cell(fresh2)} | - | "
+        f"{_cell(r8['stage_b'].get('articles_fresh2'))} |"
     )
     second = metrics.get("second_annotation_fresh2") or {}
     cal = shipped.get("calibration_measured") or {}
@@ -684,9 +659,9 @@ Ukrainian grain, the Northern Ireland Protocol Bill, drilling at the mouth of th
 98 gold pairs (54 support, 20 oppose, 24 neutral). Two writers wrote it during this round,
 apart from the code, the data and the model, with the gold kept outside the repository until
 the decision. It was scored once, after the decision. The shipped model scores
-{cell(fresh2)}, accuracy {fresh2["accuracy"]:.3f}, and `fast` scores
-{cell(fast.get("articles_fresh2"))}; on the first fresh set `fast` scores
-{cell(fast.get("articles_fresh"))}. A third person labelled all {second.get("n", "-")} pairs from
+{_cell(fresh2)}, accuracy {fresh2["accuracy"]:.3f}, and `fast` scores
+{_cell(fast.get("articles_fresh2"))}; on the first fresh set `fast` scores
+{_cell(fast.get("articles_fresh"))}. A third person labelled all {second.get("n", "-")} pairs from
 the articles and the rules alone, without access to the gold, and agreed on
 {second.get("accuracy", 0) * second.get("n", 0):.0f} of them; the {second.get("n_sure", "-")} they
 were sure of all agree. So the labels are clear to a reader, and **real-news article accuracy
@@ -733,23 +708,42 @@ def _cell(block: dict | None) -> str:
     return f"{block['macro_f1']:.3f}" + (f" ({ci[0]:.3f}-{ci[1]:.3f})" if ci else "")
 
 
+def _comparison_table(
+    columns: list[tuple[str, dict]], rows: list[tuple[str, str]], dev: tuple[str, ...], count: str
+) -> list[str]:
+    """Candidates side by side (one column each), with the mean of the `dev` article sets that
+    a round's ship rule 2 reads."""
+    table = [
+        "| Set | n | " + " | ".join(label for label, _ in columns) + " |",
+        "|---|---|" + "---|" * len(columns),
+    ]
+    for name, key in rows:
+        table.append(
+            f"| {name} | {columns[0][1][key]['n']} | "
+            + " | ".join(_cell(c.get(key)) for _, c in columns)
+            + " |"
+        )
+    means = [sum(c[f"articles_{n}"]["macro_f1"] for n in dev) / len(dev) for _, c in columns]
+    table.append(
+        f"| **Mean of the {count} development article sets** (ship rule 2) | | "
+        + " | ".join(f"{m:.4f}" for m in means)
+        + " |"
+    )
+    return table
+
+
 def round9(metrics: dict) -> str:
     """Issue #15, round 9: neighbouring questions, a learned combiner, article calibration,
     the third blind set."""
     r9 = metrics.get("round9")
     if not r9 or "stage_zf" not in r9:
         return ""
-    dev = ("fixtures", "unseen", "extraction", "fresh", "fresh2")
     names = [
         ("shipped", "shipped"),
         ("stage_zf", "stage: part zf"),
         ("stage_all", "stage: parts zc-zf"),
     ]
     columns = [(label, r9[key]) for key, label in names if key in r9]
-
-    def mean_dev(entry: dict) -> str:
-        return f"{sum(entry[f'articles_{name}']['macro_f1'] for name in dev) / len(dev):.4f}"
-
     rows = [
         ("Held-out sentences, policies of rounds before 8", "heldout_before_round8"),
         ("Held-out sentences, the 7 round-8 policies", "heldout_round8"),
@@ -760,20 +754,8 @@ def round9(metrics: dict) -> str:
         ("Fresh articles (round 7's blind set)", "articles_fresh"),
         ("Fresh articles (round 8's blind set)", "articles_fresh2"),
     ]
-    table = [
-        "| Set | n | " + " | ".join(label for label, _ in columns) + " |",
-        "|---|---|" + "---|" * len(columns),
-    ]
-    for name, key in rows:
-        n = columns[0][1][key]["n"]
-        table.append(
-            f"| {name} | {n} | " + " | ".join(_cell(c.get(key)) for _, c in columns) + " |"
-        )
-    table.append(
-        "| **Mean of the five development article sets** (ship rule 2) | | "
-        + " | ".join(mean_dev(c) for _, c in columns)
-        + " |"
-    )
+    dev = ("fixtures", "unseen", "extraction", "fresh", "fresh2")
+    table = _comparison_table(columns, rows, dev, "five")
     fresh3 = r9.get("fresh3") or {}
     if fresh3:
         table.append(
@@ -888,24 +870,13 @@ def round10(metrics: dict) -> str:
     if not r10 or "stage" not in r10:
         return ""
     dev = ("fixtures", "unseen", "extraction", "fresh", "fresh2", "fresh3")
-    columns = (r10["shipped"], r10["stage"])
+    columns = [("shipped", r10["shipped"]), ("stage: parts zf + zg", r10["stage"])]
     rows = [
         ("Held-out sentences, policies of rounds before 8", "heldout_before_round8"),
         ("Held-out sentences, the round-9 policies", "heldout_round9"),
         ("Held-out sentences, the 3 round-10 policies", "heldout_round10"),
     ] + [(f"Articles: {name}", f"articles_{name}") for name in dev]
-    table = ["| Set | n | shipped | stage: parts zf + zg |", "|---|---|---|---|"]
-    for name, key in rows:
-        table.append(
-            f"| {name} | {columns[0][key]['n']} | "
-            + " | ".join(_cell(c.get(key)) for c in columns)
-            + " |"
-        )
-    means = [sum(c[f"articles_{n}"]["macro_f1"] for n in dev) / len(dev) for c in columns]
-    table.append(
-        f"| **Mean of the six development article sets** (ship rule 2) | | {means[0]:.4f} | "
-        f"{means[1]:.4f} |"
-    )
+    table = _comparison_table(columns, rows, dev, "six")
     return f"""## Round 10: reactions to someone else's decision (development evidence only)
 
 The largest new error kind on the third blind set was a reaction read by the decision it reacts

@@ -7,7 +7,7 @@ For each set and each possible-shift confidence threshold: one `run` per publica
 that day's articles (a fresh database, the real model, loaded once), then, for every shift the
 last run reports, the delay between its first story and the first run whose report mentioned
 it (as a possible shift or as a shift), and the possible shifts that were never confirmed
-(contradicted or expired), per track. Prints a table; not run by the tests.
+(contradicted, expired or withdrawn), per track. Prints a table; not run by the tests.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def replay(root: Path, model: str, confidence: float) -> dict:
         delays.append((s["actor"], s["policy"], s["to_label"], (reported - first_story).days))
     unconfirmed: dict[str, int] = defaultdict(int)
     for (actor, policy, _, _), status in possible_seen.items():
-        if status in ("contradicted", "expired"):
+        if status in ("contradicted", "expired", "withdrawn"):
             unconfirmed[f"{actor}/{policy}"] += 1
     return {"delays": delays, "unconfirmed": dict(unconfirmed), "tracks": len(watchlist.tracks)}
 

@@ -39,7 +39,8 @@ QUERIES: dict[str, dict[str, str]] = {
             "round(strength, 2) AS strength, evidence_before, evidence_before_date, "
             "evidence_before_source, evidence_before_url, evidence_after, evidence_after_date, "
             "evidence_after_source, evidence_after_url FROM v_shifts "
-            "WHERE status NOT IN ('retracted', 'contradicted', 'expired') ORDER BY shift_date"
+            "WHERE status NOT IN ('retracted', 'contradicted', 'expired', 'withdrawn') "
+            "ORDER BY shift_date"
         ),
     },
 }

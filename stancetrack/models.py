@@ -295,7 +295,7 @@ class Shift(Base):
     evidence_after_id: Mapped[int | None] = mapped_column(
         ForeignKey("evidence.id", ondelete="SET NULL")
     )
-    # new / confirmed / retracted; possible / contradicted / expired for possible shifts
+    # new / confirmed / retracted; possible / contradicted / expired / withdrawn for possible shifts
     status: Mapped[str] = mapped_column(String(16))
     # "possible" when first reported as a possible shift (it keeps that origin once confirmed)
     origin: Mapped[str | None] = mapped_column(String(16))

@@ -33,6 +33,7 @@ from stancetrack.models import (
 from stancetrack.shifts import (
     ReconcileResult,
     StancePoint,
+    back_to_current,
     detect_shifts,
     possible_shift,
     reconcile,
@@ -509,6 +510,7 @@ class DetectResult:
             "possible_shifts_confirmed": self.changes.possible_confirmed,
             "possible_shifts_contradicted": self.changes.possible_contradicted,
             "possible_shifts_expired": self.changes.possible_expired,
+            "possible_shifts_withdrawn": self.changes.possible_withdrawn,
         }
 
 
@@ -597,6 +599,7 @@ def detect(
             run_id,
             as_of,
             changes,
+            back_on=back_to_current(points, segments),
         )
         result.tracks += 1
         result.shifts += len(shifts)

@@ -48,6 +48,7 @@ CHANGE_KINDS = (
     ("Possible", "possible_new"),
     ("Possible shift contradicted", "possible_contradicted"),
     ("Possible shift expired", "possible_expired"),
+    ("Possible shift withdrawn", "possible_withdrawn"),
 )
 
 
@@ -257,7 +258,7 @@ def _possible_shifts(
     after: int,
     min_evidence: int,
 ) -> list[dict[str, Any]]:
-    """Open possible shifts, and those the reported runs contradicted or let expire."""
+    """Open possible shifts, and those the reported runs contradicted, let expire or withdrew."""
     from stancetrack.shifts import POSSIBLE_EXPIRY_DAYS
 
     pairs = {(t.actor_id, t.policy_id): t for t in tracks}
@@ -265,7 +266,7 @@ def _possible_shifts(
     query = (
         select(Shift)
         .where(Shift.model_hash == model_hash)
-        .where(Shift.status.in_(("possible", "contradicted", "expired")))
+        .where(Shift.status.in_(("possible", "contradicted", "expired", "withdrawn")))
         .order_by(Shift.shift_date, Shift.id)
     )
     found = []
@@ -278,7 +279,7 @@ def _possible_shifts(
         change = None
         if shift.status == "possible" and shift.first_run_id in covered:
             change = "new"
-        elif shift.status in ("contradicted", "expired"):
+        elif shift.status in ("contradicted", "expired", "withdrawn"):
             change = shift.status
         expires = shift.shift_date.toordinal() + POSSIBLE_EXPIRY_DAYS
         found.append(
@@ -343,6 +344,9 @@ def _changes(
         ],
         "possible_expired": [
             _possible_headline(p) for p in possible if p["change_in_run"] == "expired"
+        ],
+        "possible_withdrawn": [
+            _possible_headline(p) for p in possible if p["change_in_run"] == "withdrawn"
         ],
         "moved": [
             f"{_headline(s)} (was {s['previous_shift_date']})"

@@ -348,6 +348,17 @@ def possible_shift(
     )
 
 
+def back_to_current(points: Sequence[StancePoint], segments: Sequence[Segment]) -> date | None:
+    """The date of the newest story when it agrees with the current stance again, else None:
+    what tells a contradicted possible shift from a withdrawn one (`reconcile_possible`)."""
+    if not segments:
+        return None
+    stories = merge_wire_copies([p for p in points if p.counts_for_detection])
+    if not stories or stories[-1].label != segments[-1].label:
+        return None
+    return stories[-1].published_at
+
+
 @dataclass
 class ReconcileResult:
     new: int = 0
@@ -358,6 +369,7 @@ class ReconcileResult:
     possible_confirmed: int = 0  # possible shifts that became shifts (counted in `new` too)
     possible_contradicted: int = 0
     possible_expired: int = 0
+    possible_withdrawn: int = 0
 
 
 def reconcile(
@@ -450,12 +462,15 @@ def reconcile_possible(
     run_id: int | None,
     as_of: date | None,
     result: ReconcileResult,
+    back_on: date | None = None,
 ) -> None:
     """Record this run's possible shift, and close the stored ones it no longer sees.
 
     A stored possible shift that detection no longer sees (and that `reconcile` did not just
-    confirm) is `expired` once its first story is `POSSIBLE_EXPIRY_DAYS` old, else
-    `contradicted`: newer stories went back to the current stance.
+    confirm) is `expired` once its first story is `POSSIBLE_EXPIRY_DAYS` old; else
+    `contradicted` when the newest story went back to the current stance on or after its first
+    story (`back_on`, from `back_to_current`); else `withdrawn`: nothing newer went back, but the
+    thresholds changed or its stories were read again differently.
     """
     stored = _stored_possibles(session, actor_id, policy_id, model_hash)
     match = None
@@ -465,12 +480,16 @@ def reconcile_possible(
         if row is match:
             continue
         age = (as_of - row.shift_date).days if as_of else 0
-        row.status = "expired" if age > POSSIBLE_EXPIRY_DAYS else "contradicted"
-        row.last_run_id = row.changed_run_id = run_id
-        if row.status == "expired":
+        if age > POSSIBLE_EXPIRY_DAYS:
+            row.status = "expired"
             result.possible_expired += 1
-        else:
+        elif back_on is not None and back_on >= row.shift_date:
+            row.status = "contradicted"
             result.possible_contradicted += 1
+        else:
+            row.status = "withdrawn"
+            result.possible_withdrawn += 1
+        row.last_run_id = row.changed_run_id = run_id
     if possible is None:
         session.flush()
         return

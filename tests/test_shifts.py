@@ -226,21 +226,25 @@ def _track(session) -> tuple[int, int]:
     return actor.id, policy.id
 
 
-def test_possible_shifts_are_confirmed_contradicted_or_expire(tmp_path: Path) -> None:
+def test_possible_shifts_are_confirmed_contradicted_withdrawn_or_expire(tmp_path: Path) -> None:
     """Confirmed: the same row becomes the shift, keeping its date. Contradicted: a newer story
-    returns to the stance. Expired: nothing confirms it for POSSIBLE_EXPIRY_DAYS."""
+    returns to the stance. Withdrawn: no story went back, but a raised confidence floor no
+    longer sees it. Expired: nothing confirms it for POSSIBLE_EXPIRY_DAYS."""
     from stancetrack.shifts import (
         POSSIBLE_EXPIRY_DAYS,
         ReconcileResult,
+        back_to_current,
         possible_shift,
         reconcile_possible,
     )
 
-    def step(session, ids, points, run, as_of=None) -> ReconcileResult:
+    def step(session, ids, points, run, as_of=None, floor=None) -> ReconcileResult:
         segments, shifts = detect_shifts(points)
         result = reconcile(session, *ids, "h", shifts, run)
-        found = possible_shift(points, segments)
-        reconcile_possible(session, *ids, "h", found, run, as_of or points[-1].published_at, result)
+        found = possible_shift(points, segments, min_confidence=floor)
+        as_of = as_of or points[-1].published_at
+        back_on = back_to_current(points, segments)
+        reconcile_possible(session, *ids, "h", found, run, as_of, result, back_on=back_on)
         return result
 
     engine = store.open_engine(str(tmp_path / "p.db"))
@@ -298,3 +302,19 @@ def test_possible_shifts_are_confirmed_contradicted_or_expire(tmp_path: Path) ->
             as_of=later[4].published_at + timedelta(days=POSSIBLE_EXPIRY_DAYS + 1),
         )
         assert expired.possible_expired == 1
+
+    engine = store.open_engine(str(tmp_path / "w.db"))
+    with store.session_scope(engine) as session:
+        run_ids = []
+        for _ in range(2):
+            run = Run(started_at=store.utcnow(), command="t", status="ok")
+            session.add(run)
+            session.flush()
+            run_ids.append(run.id)
+        ids = _track(session)
+        points = sure(series("OOOOS", evidence=False), 4, 0.9)
+        assert step(session, ids, points, run_ids[0]).possible == 1
+        # The same stories, with the watchlist's possible_min_confidence raised above 0.9.
+        raised = step(session, ids, points, run_ids[1], floor=0.95)
+        assert (raised.possible_withdrawn, raised.possible_contradicted) == (1, 0)
+        assert session.scalars(select(Shift.status)).all() == ["withdrawn"]

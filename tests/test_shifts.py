@@ -226,6 +226,14 @@ def _track(session) -> tuple[int, int]:
     return actor.id, policy.id
 
 
+def _runs(session, count: int) -> list[int]:
+    """Ids of `count` finished runs, for reconciling as successive runs."""
+    runs = [Run(started_at=store.utcnow(), command="t", status="ok") for _ in range(count)]
+    session.add_all(runs)
+    session.flush()
+    return [run.id for run in runs]
+
+
 def test_possible_shifts_are_confirmed_contradicted_withdrawn_or_expire(tmp_path: Path) -> None:
     """Confirmed: the same row becomes the shift, keeping its date. Contradicted: a newer story
     returns to the stance. Withdrawn: no story went back, but a raised confidence floor no
@@ -249,12 +257,7 @@ def test_possible_shifts_are_confirmed_contradicted_withdrawn_or_expire(tmp_path
 
     engine = store.open_engine(str(tmp_path / "p.db"))
     with store.session_scope(engine) as session:
-        runs = []
-        for _ in range(6):
-            run = Run(started_at=store.utcnow(), command="t", status="ok")
-            session.add(run)
-            session.flush()
-            runs.append(run.id)
+        runs = _runs(session, 6)
         ids = _track(session)
         first = sure(series("OOOOS", evidence=False), 4, 0.9)
         assert step(session, ids, first, runs[0]).possible == 1
@@ -280,12 +283,7 @@ def test_possible_shifts_are_confirmed_contradicted_withdrawn_or_expire(tmp_path
 
     engine = store.open_engine(str(tmp_path / "q.db"))
     with store.session_scope(engine) as session:
-        run_ids = []
-        for _ in range(3):
-            run = Run(started_at=store.utcnow(), command="t", status="ok")
-            session.add(run)
-            session.flush()
-            run_ids.append(run.id)
+        run_ids = _runs(session, 3)
         ids = _track(session)
         points = sure(series("OOOOS", evidence=False), 4, 0.9)
         step(session, ids, points, run_ids[0])
@@ -305,12 +303,7 @@ def test_possible_shifts_are_confirmed_contradicted_withdrawn_or_expire(tmp_path
 
     engine = store.open_engine(str(tmp_path / "w.db"))
     with store.session_scope(engine) as session:
-        run_ids = []
-        for _ in range(2):
-            run = Run(started_at=store.utcnow(), command="t", status="ok")
-            session.add(run)
-            session.flush()
-            run_ids.append(run.id)
+        run_ids = _runs(session, 2)
         ids = _track(session)
         points = sure(series("OOOOS", evidence=False), 4, 0.9)
         assert step(session, ids, points, run_ids[0]).possible == 1

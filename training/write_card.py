@@ -735,6 +735,16 @@ def _comparison_table(
     return table
 
 
+# The development article sets of rounds 10 and 11 (fresh3 joined them after round 9).
+SIX_DEV_SETS = ("fixtures", "unseen", "extraction", "fresh", "fresh2", "fresh3")
+
+
+def _six_set_table(columns: list[tuple[str, dict]], heldout: list[tuple[str, str]]) -> list[str]:
+    """A round's held-out rows, then one row per development article set, then their mean."""
+    rows = heldout + [(f"Articles: {name}", f"articles_{name}") for name in SIX_DEV_SETS]
+    return _comparison_table(columns, rows, SIX_DEV_SETS, "six")
+
+
 def round9(metrics: dict) -> str:
     """Issue #15, round 9: neighbouring questions, a learned combiner, article calibration,
     the third blind set."""
@@ -872,14 +882,13 @@ def round10(metrics: dict) -> str:
     r10 = metrics.get("round10")
     if not r10 or "stage" not in r10:
         return ""
-    dev = ("fixtures", "unseen", "extraction", "fresh", "fresh2", "fresh3")
     columns = [("shipped", r10["shipped"]), ("stage: parts zf + zg", r10["stage"])]
-    rows = [
+    heldout = [
         ("Held-out sentences, policies of rounds before 8", "heldout_before_round8"),
         ("Held-out sentences, the round-9 policies", "heldout_round9"),
         ("Held-out sentences, the 3 round-10 policies", "heldout_round10"),
-    ] + [(f"Articles: {name}", f"articles_{name}") for name in dev]
-    table = _comparison_table(columns, rows, dev, "six")
+    ]
+    table = _six_set_table(columns, heldout)
     return f"""## Round 10: reactions to someone else's decision (development evidence only)
 
 The largest new error kind on the third blind set was a reaction read by the decision it reacts
@@ -901,18 +910,17 @@ def round11(metrics: dict) -> str:
     r11 = metrics.get("round11")
     if not r11 or "candidate" not in r11:
         return ""
-    dev = ("fixtures", "unseen", "extraction", "fresh", "fresh2", "fresh3")
     columns = [
         ("shipped (parts a-u)", r11["shipped"]),
         ("retrained on parts a-zg", r11["candidate"]),
     ]
-    rows = [
+    heldout = [
         ("Held-out sentences, policies of rounds before 8", "heldout_before_round8"),
         ("Held-out sentences, the 7 round-8 policies", "heldout_round8"),
         ("Held-out sentences, the 4 round-9 policies", "heldout_round9"),
         ("Held-out sentences, the 3 round-10 policies", "heldout_round10"),
-    ] + [(f"Articles: {name}", f"articles_{name}") for name in dev]
-    table = _comparison_table(columns, rows, dev, "six")
+    ]
+    table = _six_set_table(columns, heldout)
     fresh4 = r11.get("fresh4") or {}
     if fresh4:
         table.append(

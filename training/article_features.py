@@ -36,8 +36,8 @@ from stancetrack.watchlist import POLICY_REACH, ExtractionSettings, load_watchli
 # errors then shaped the round-8 data, so it is a development set now); the second fresh set,
 # written during round 8 and kept blind until the round-8 recipe was fixed (development since);
 # the third fresh set, written during round 9, kept blind until the round-9 decision and scored
-# once after it (development since); the fourth fresh set, likewise for round 11. The next
-# round's blind set goes into BLIND_SETS.
+# once after it (development since); the fourth and fifth fresh sets, likewise for rounds 11 and
+# 12. The next round's blind set goes into BLIND_SETS.
 ARTICLE_SETS = {
     "fixtures": REPO / "fixtures",
     "unseen": REPO / "fixtures" / "unseen",
@@ -46,6 +46,7 @@ ARTICLE_SETS = {
     "fresh2": REPO / "fixtures" / "fresh2",
     "fresh3": REPO / "fixtures" / "fresh3",
     "fresh4": REPO / "fixtures" / "fresh4",
+    "fresh5": REPO / "fixtures" / "fresh5",
 }
 BLIND_SETS: tuple[str, ...] = ()  # scored only when named, once the recipe is fixed
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import random
 import re
 import sys
@@ -35,9 +36,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "training"))
 
-from combiner import probs_of  # noqa: E402
+import numpy as np  # noqa: E402
+from combiner import L2, probs_of  # noqa: E402
 
 from stancetrack.aggregate import (  # noqa: E402
+    EARLIER_POSITION,
     AggregationRule,
     _position_mass,
     _weight,
@@ -60,6 +63,9 @@ FAMILIES: dict[str, dict[str, list[float]]] = {
     "late": {"late": [1.0, 0.5, 0.25, 0.1]},
 }
 SENTENCE_FACTORS = ("subject", "late")
+ACTOR_MATCHES = ("alias", "demonym", "spokesperson", "title", "pronoun")
+POLICY_MATCHES = ("keyword", "anaphor", "paragraph", "article")
+QUOTE = re.compile(r"[\"\u201c\u201d]")
 DATELINE = re.compile(r"^[A-Z][A-Z .,/'-]+,\s+\w+\.? \d+\s*(?:\([^)]*\))?\s*[-\u2013\u2014]\s*")
 RULE = {"min_pooled_gain_low": 0.0, "max_set_drop": 0.03}
 
@@ -156,6 +162,93 @@ def paired_gain_interval(
     return gains[int(0.025 * rounds)], gains[int(0.975 * rounds)]
 
 
+def sentence_features(c: dict) -> list[float]:
+    """What the reliability weight sees of one candidate sentence (round12.rule_addendum_2)."""
+    paragraph = c["paragraph"] or 0
+    return [
+        c["p_support"],
+        c["p_oppose"],
+        c["p_no_stance"] or 0.0,
+        max(c["p_support"], c["p_oppose"]),
+        float(paragraph == 0),
+        float(paragraph == 1),
+        math.log1p(paragraph),
+        float(c["named_after_other"]),
+        float(c["late"]),
+        float(bool(EARLIER_POSITION.search(c["sentence"]))),
+        float(bool(QUOTE.search(c["sentence"]))),
+        *[float(c["actor_match"] == m) for m in ACTOR_MATCHES],
+        *[float(c["policy_match"] == m) for m in POLICY_MATCHES],
+    ]
+
+
+def _sentence_label(c: dict) -> str:
+    probs = {"support": c["p_support"], "oppose": c["p_oppose"], "neutral": c["p_neutral"]}
+    return max(probs, key=lambda k: probs[k])
+
+
+def fit_reliability(articles: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Logistic regression: does this sentence, read alone, give its article's gold label?"""
+    x = np.array([sentence_features(c) for a in articles for c in a["candidates"]])
+    y = np.array([_sentence_label(c) == a["label"] for a in articles for c in a["candidates"]])
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
+    z = np.hstack([(x - mean) / std, np.ones((len(x), 1))])
+    w = np.zeros(z.shape[1])
+    penalty = np.ones_like(w)
+    penalty[-1] = 0.0  # the intercept is not shrunk
+    for _ in range(500):
+        p = 1 / (1 + np.exp(-(z @ w)))
+        w -= 0.5 * (z.T @ (p - y) / len(y) + L2 * penalty * w / len(y))
+    return w, mean, std
+
+
+def reliability_label(article: dict, model: tuple[np.ndarray, np.ndarray, np.ndarray]) -> str:
+    """The shipped rule with each sentence's weight times its predicted reliability."""
+    candidates = article["candidates"]
+    if not candidates:
+        return "neutral"
+    w, mean, std = model
+    x = (np.array([sentence_features(c) for c in candidates]) - mean) / std
+    trust = 1 / (1 + np.exp(-(np.hstack([x, np.ones((len(x), 1))]) @ w)))
+    rule = AggregationRule()
+    evidence = [probs_of(c) for c in candidates]
+    weights = [
+        _weight(e, rule, c["sentence"], c["paragraph"], c["policy_match"]) * float(t)
+        for c, e, t in zip(candidates, evidence, trust, strict=True)
+    ]
+    carrying = [i for i, e in enumerate(evidence) if _position_mass(e) > 1 - rule.carries]
+    pool = carrying or list(range(len(evidence)))
+    return _weighted_mean([evidence[i] for i in pool], [weights[i] for i in pool]).label
+
+
+def study_reliability(dump: dict, reach: str) -> dict:
+    """Leave one set out: the reliability weight for a set is fitted on the other six."""
+    sets = {name: by_reach[reach] for name, by_reach in dump.items()}
+    per_set, drops, base, new, gold = {}, [], [], [], []
+    for held, arts in sets.items():
+        model = fit_reliability([a for n in sets if n != held for a in sets[n]])
+        shipped = [label(a, {}) for a in arts]
+        fitted = [reliability_label(a, model) for a in arts]
+        before, after = _f1(arts, shipped), _f1(arts, fitted)
+        drops.append(before - after)
+        per_set[held] = {"n": len(arts), "shipped": round(before, 4), "cv": round(after, 4)}
+        base += shipped
+        new += fitted
+        gold += [a["label"] for a in arts]
+    low, high = paired_gain_interval(gold, base, new)
+    return {
+        "features": 11 + len(ACTOR_MATCHES) + len(POLICY_MATCHES),
+        "sets": per_set,
+        "pooled": {
+            "n": len(gold),
+            "shipped": round(macro_f1(gold, base), 4),
+            "cv": round(macro_f1(gold, new), 4),
+            "gain_interval": [round(low, 4), round(high, 4)],
+        },
+        "passes": low > RULE["min_pooled_gain_low"] and max(drops) <= RULE["max_set_drop"],
+    }
+
+
 def _f1(articles: list[dict], labels: list[str]) -> float:
     return macro_f1([a["label"] for a in articles], labels)
 
@@ -220,7 +313,9 @@ def main() -> int:
     args = parser.parse_args()
     dump = json.loads(Path(args.features).read_text(encoding="utf-8"))
     mark_sentence_factors(dump)
-    text = json.dumps(study(dump, args.reach), indent=1)
+    report = study(dump, args.reach)
+    report["families"]["reliability"] = study_reliability(dump, args.reach)
+    text = json.dumps(report, indent=1)
     print(text)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")

@@ -25,10 +25,8 @@ import argparse
 import itertools
 import json
 import math
-import random
 import re
 import sys
-from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,7 +35,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "training"))
 
 import numpy as np  # noqa: E402
-from combiner import L2, probs_of  # noqa: E402
+from combiner import L2, macro_f1, probs_of, verdict  # noqa: E402
+from combiner import RULE as COMBINER_RULE  # noqa: E402
 
 from stancetrack.aggregate import (  # noqa: E402
     EARLIER_POSITION,
@@ -48,7 +47,6 @@ from stancetrack.aggregate import (  # noqa: E402
     aggregate_stance,
 )
 from stancetrack.classify import StanceProbs  # noqa: E402
-from stancetrack.evaluate import LABELS, _confusion, _per_class  # noqa: E402
 
 # The shipped value comes first in each grid: on a tie the rule stays as it is.
 FAMILIES: dict[str, dict[str, list[float]]] = {
@@ -67,7 +65,7 @@ ACTOR_MATCHES = ("alias", "demonym", "spokesperson", "title", "pronoun")
 POLICY_MATCHES = ("keyword", "anaphor", "paragraph", "article")
 QUOTE = re.compile(r"[\"\u201c\u201d]")
 DATELINE = re.compile(r"^[A-Z][A-Z .,/'-]+,\s+\w+\.? \d+\s*(?:\([^)]*\))?\s*[-\u2013\u2014]\s*")
-RULE = {"min_pooled_gain_low": 0.0, "max_set_drop": 0.03}
+RULE = COMBINER_RULE  # the same ship rule as the combiner of round 9
 
 
 def _offset(sentence: str, mention: str) -> int:
@@ -139,27 +137,6 @@ def _factored(
     carrying = [i for i, e in enumerate(evidence) if _position_mass(e) > 1 - rule.carries]
     pool = carrying or list(range(len(evidence)))
     return _weighted_mean([evidence[i] for i in pool], [weights[i] for i in pool])
-
-
-def macro_f1(gold: list[str], predicted: list[str]) -> float:
-    """Macro-F1 without the bootstrap interval `evaluate.score` adds (thousands of calls here)."""
-    per_class = _per_class(_confusion(Counter(zip(gold, predicted, strict=True))))
-    return sum(per_class[label]["f1"] for label in LABELS) / len(LABELS)
-
-
-def paired_gain_interval(
-    gold: list[str], base: list[str], new: list[str], rounds: int = 2000, seed: int = 13
-) -> tuple[float, float]:
-    """95% paired-bootstrap interval of macro-F1(new) - macro-F1(base), articles resampled."""
-    rng = random.Random(seed)
-    n = len(gold)
-    gains = []
-    for _ in range(rounds):
-        idx = [rng.randrange(n) for _ in range(n)]
-        g = [gold[i] for i in idx]
-        gains.append(macro_f1(g, [new[i] for i in idx]) - macro_f1(g, [base[i] for i in idx]))
-    gains.sort()
-    return gains[int(0.025 * rounds)], gains[int(0.975 * rounds)]
 
 
 def sentence_features(c: dict) -> list[float]:
@@ -235,17 +212,10 @@ def study_reliability(dump: dict, reach: str) -> dict:
         base += shipped
         new += fitted
         gold += [a["label"] for a in arts]
-    low, high = paired_gain_interval(gold, base, new)
     return {
         "features": 11 + len(ACTOR_MATCHES) + len(POLICY_MATCHES),
         "sets": per_set,
-        "pooled": {
-            "n": len(gold),
-            "shipped": round(macro_f1(gold, base), 4),
-            "cv": round(macro_f1(gold, new), 4),
-            "gain_interval": [round(low, 4), round(high, 4)],
-        },
-        "passes": low > RULE["min_pooled_gain_low"] and max(drops) <= RULE["max_set_drop"],
+        **verdict(gold, base, new, drops, "cv"),
     }
 
 
@@ -288,18 +258,11 @@ def study(dump: dict, reach: str) -> dict:
         gold = [a["label"] for n in sets for a in sets[n]]
         base = [x for n in sets for x in shipped[n]]
         new = [x for n in sets for x in cv_labels[n]]
-        low, high = paired_gain_interval(gold, base, new)
         everywhere = max(range(len(options)), key=lambda i: (_pooled(sets, labels[i], sets), -i))
         report["families"][family] = {
             "chosen_per_held_out_set": chosen,
             "sets": per_set,
-            "pooled": {
-                "n": len(gold),
-                "shipped": round(macro_f1(gold, base), 4),
-                "cv": round(macro_f1(gold, new), 4),
-                "gain_interval": [round(low, 4), round(high, 4)],
-            },
-            "passes": low > RULE["min_pooled_gain_low"] and max(drops) <= RULE["max_set_drop"],
+            **verdict(gold, base, new, drops, "cv"),
             "chosen_on_all_sets": options[everywhere],
         }
     return report

@@ -1010,6 +1010,7 @@ def round12(metrics: dict) -> str:
             f"{calibration['affine_cv'][name]:.3f} |"
         )
     fresh5 = r12.get("fresh5") or {}
+    joint_text = _round12_joint(r12.get("article_input") or {})
     second = metrics.get("second_annotation_fresh5") or {}
     agreement = (
         f"A third person labelled all {second['n']} pairs blind: agreement with the gold "
@@ -1058,12 +1059,57 @@ about 0.52-0.89, and shift detection uses confidence as a threshold and as a wei
 it means choosing the thresholds again on the replays.
 
 {chr(10).join(cal_rows)}
-
+{joint_text}
 **The fifth blind set.** `fixtures/fresh5/` has 48 articles on six new topics (the Iran nuclear
 deal, Huawei in 5G networks, cluster munitions for Ukraine, the EU's 2035 end of new combustion
 cars, the recognition of Juan Guaido, Australia's French submarines), written by two writers
 apart from the code, the data and the model while this round was searched, with the gold kept
 outside the repository until the decision. {agreement} {fresh5_line}
+"""
+
+
+def _round12_joint(block: dict) -> str:
+    """The article read at once (training/article_input.py), if it was measured."""
+    if not block:
+        return ""
+    readings = [
+        block[key]
+        for key in ("joint_untrained", "joint_trained", "joint_trained_mix")
+        if block.get(key)
+    ]
+    rows = [
+        "| Article set | n | Shipped rule | Joined, shipped adapter | Joined, trained on gold "
+        "| Trained, averaged with the rule |",
+        "|---|---|---|---|---|---|",
+    ]
+
+    def cell(reading: dict, name: str | None) -> str:
+        figures = reading["pooled"] if name is None else reading["sets"][name]
+        return f"{figures['new']:.3f}"
+
+    names = list(readings[0]["sets"])
+    for name in [*names, None]:
+        first = readings[0]["pooled"] if name is None else readings[0]["sets"][name]
+        label = "**pooled**" if name is None else name
+        values = [cell(r, name) for r in readings] + ["-"] * (3 - len(readings))
+        rows.append(f"| {label} | {first['n']} | {first['shipped']:.3f} | {' | '.join(values)} |")
+    gains = "; ".join(
+        f"{title} {r['pooled']['gain_interval'][0]:+.3f} to {r['pooled']['gain_interval'][1]:+.3f}"
+        for title, r in zip(("untrained", "trained", "averaged"), readings, strict=False)
+    )
+    return f"""
+**The article read at once.** The lever the figures above point to, measured under rules
+written before each reading (`round12.article_input_rule`, `round12.article_input_mix_rule`;
+`training/article_input.py`): one input per article, the pair's candidate sentences joined in
+article order (up to {block.get("max_length", 256)} tokens) against the usual prompt, read by the
+shipped adapter as it is, and by second stages from it trained on the article gold (2 epochs,
+about 7 min each) in four folds by group of sets (fixtures, unseen and extraction; fresh and
+fresh2; fresh3 and fresh4; fresh5), each group read by a stage that never saw it; last, that
+reading averaged with the shipped rule's. 95% intervals of the pooled gain: {gains}.
+
+{chr(10).join(rows)}
+
+{block.get("finding", "")}
 """
 
 

@@ -3,20 +3,25 @@
     python training/article_rules.py [--features training/runs/article_features.json]
                                      [--reach paragraph] [--out FILE]
 
-Reads a training/article_features.py dump of the development article sets and tries three
-families on top of the shipped aggregation rule, each with few parameters:
+Reads a training/article_features.py dump of the development article sets and tries changes
+on top of the shipped aggregation rule, each with few parameters:
 
 - `abstain`: an article whose aggregated support or oppose is the largest of the three but
   below `abstain` is read as neutral (the biggest error kind is a stance read where the gold
   says the article reports none);
 - `lead`: the headline and first paragraph weigh `lead` times a later sentence, up to
   dominance (1000: a lead that carries a position decides alone);
-- both at once.
+- both at once;
+- `subject` and `late` (added in `round12.rule_addendum`): a sentence that names another gold
+  actor before this one, or names this one only in its second half, weighs less;
+- `reliability` (`round12.rule_addendum_2`): a logistic regression over sentence features
+  predicts whether a sentence read alone gives its article's gold label, and each sentence
+  counts with that probability.
 
-Each family is scored leave one set out: the parameter for a set is the one that scores best
-(pooled macro-F1) on the other sets, so every article is read by a rule chosen without it. The
-ship rule (`training/metrics.json`, `round12.rule`) was written before the first result. Research
-aid; not run by the tests.
+Each change is scored leave one set out: the parameter (or the regression) for a set is the one
+that scores best on, or is fitted to, the other sets, so every article is read by a rule chosen
+without it. Each rule was written before the result it judges. Research aid; not run by the
+tests.
 """
 
 from __future__ import annotations

@@ -79,11 +79,14 @@ def aggregate_stance(
     sentences: Sequence[str] | None = None,
     paragraphs: Sequence[int | None] | None = None,
     policy_matches: Sequence[str | None] | None = None,
+    factors: Sequence[float] | None = None,
 ) -> ArticleStance:
     """Combine one article's evidence probabilities into its stance.
 
     `sentences`, `paragraphs` and `policy_matches` (one per evidence) let `rule` weigh where
-    and how each sentence was found; without them every sentence is weighed alike.
+    and how each sentence was found; without them every sentence is weighed alike. `factors`
+    (one per evidence) multiply those weights, for rules studied outside the package
+    (training/article_rules.py).
     """
     if not evidence:
         raise ValueError("an article stance needs at least one evidence sentence")
@@ -99,6 +102,7 @@ def aggregate_stance(
                 paragraphs[i] if paragraphs else None,
                 policy_matches[i] if policy_matches else None,
             )
+            * (factors[i] if factors else 1.0)
             for i, e in enumerate(evidence)
         ]
         carrying = [i for i, e in enumerate(evidence) if _position_mass(e) > 1 - rule.carries]

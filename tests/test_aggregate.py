@@ -25,6 +25,15 @@ def test_only_mentions_is_neutral_and_mixed_is_balanced() -> None:
     assert abs(mixed.score) < 1e-6
 
 
+def test_factors_scale_each_sentence_weight() -> None:
+    support, oppose = StanceProbs(0.8, 0.1, 0.1), StanceProbs(0.1, 0.8, 0.1)
+    assert aggregate_stance([support, oppose], factors=[1.0, 0.25]).label == "support"
+    assert aggregate_stance([support, oppose], factors=[0.25, 1.0]).label == "oppose"
+    assert aggregate_stance([support, oppose], factors=[1.0, 1.0]) == aggregate_stance(
+        [support, oppose]
+    )
+
+
 def test_errors() -> None:
     with pytest.raises(ValueError):
         aggregate_stance([])

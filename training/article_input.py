@@ -1,20 +1,25 @@
 """Round 12 of #15: read the actor across the whole article at once, trained on article labels.
 
-    python training/article_input.py [--features DUMP ...] [--out FILE] [--skip-train]
+    python training/article_input.py [--features DUMP ...] [--out FILE] [--skip-train] [--mix]
 
 Every earlier model read one sentence at a time and a rule combined the readings. Here one input
 carries all of an article's candidate sentences for the (actor, policy) pair, in article order,
-against the usual "actor: proposition" prompt (up to 256 tokens). Two readings, each compared
-with the shipped rule on the same articles:
+against the usual "actor: proposition" prompt (up to 256 tokens). Readings, each compared with
+the shipped rule on the same articles:
 
 - `joint_untrained`: the shipped adapter reads the joined sentences as they are;
 - `joint_trained`: a second stage from the shipped adapter on the article gold (2 epochs,
   learning rate 3e-4, no VAST), in four folds by group of sets, each group read by a stage
-  trained on the other three (training/runs/article-input/<group>/).
+  trained on the other three (training/runs/article-input/<group>/; kept, so a rerun reads them
+  again without training);
+- `joint_trained_mix` (`--mix`): that reading averaged with the shipped rule's aggregate.
 
-The rule (`training/metrics.json`, `round12.article_input_rule`) was written before the first
-result. Reads training/article_features.py dumps (all eight sets); research aid, not run by the
-tests. Each fold trains for a few minutes to a quarter of an hour on 2 cores.
+It also counts the tokens the joined inputs would add to today's sentence inputs (`tokens`).
+
+The rules (`training/metrics.json`, `round12.article_input_rule` and
+`round12.article_input_mix_rule`) were written before the results they judge. Reads
+training/article_features.py dumps (all eight sets); research aid, not run by the tests. Each
+fold trains for six to eight minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -30,15 +35,15 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "training"))
 
 from article_features import ARTICLE_SETS  # noqa: E402
-from article_rules import label  # noqa: E402
-from combiner import RULE, macro_f1, probs_of, verdict  # noqa: E402
+from article_rules import aggregate_probs, label  # noqa: E402
+from combiner import RULE, macro_f1, verdict  # noqa: E402
 
-from stancetrack.aggregate import aggregate_stance  # noqa: E402
 from stancetrack.classify import (  # noqa: E402
     PACKAGED_MODELS,
     StancePair,
     StanceProbs,
     TransformerClassifier,
+    pair_prompt,
     resolve_model,
 )
 from stancetrack.train import TrainConfig, train  # noqa: E402
@@ -51,6 +56,7 @@ GROUPS = {
     "d": ("fresh5",),
 }
 MAX_LENGTH = 256
+SENTENCE_MAX_LENGTH = 128  # what the pipeline's classifier reads (TransformerClassifier default)
 RUNS = REPO / "training" / "runs" / "article-input"
 NO_CANDIDATE = StanceProbs(0.0, 0.0, 1.0, 1.0)
 
@@ -96,17 +102,31 @@ def read(classifier: TransformerClassifier, records: list[dict]) -> list[str]:
 
 def mixed_label(record: dict, joint: StanceProbs) -> str:
     """Equal-weight average of the joined reading and the shipped rule's aggregate."""
-    candidates = record["article"]["candidates"]
-    if not candidates:
+    rule = aggregate_probs(record["article"], {})
+    if rule is None:
         return "neutral"
-    rule = aggregate_stance(
-        [probs_of(c) for c in candidates],
-        sentences=[c["sentence"] for c in candidates],
-        paragraphs=[c["paragraph"] for c in candidates],
-        policy_matches=[c["policy_match"] for c in candidates],
-    ).probs
     mean = {k: (getattr(rule, k) + getattr(joint, k)) / 2 for k in ("support", "oppose", "neutral")}
     return max(mean, key=lambda k: mean[k])
+
+
+def token_counts(classifier: TransformerClassifier, records: list[dict]) -> dict:
+    """Tokens the joined inputs add to the sentence inputs the pipeline reads today."""
+    joined = sentences = inputs = 0
+    for r in records:
+        if not r["text"]:
+            continue
+        prompt = pair_prompt(r["actor"], r["proposition"])
+        joined += min(MAX_LENGTH, len(classifier.tokenizer(prompt, r["text"])["input_ids"]))
+        for c in r["article"]["candidates"]:
+            ids = classifier.tokenizer(prompt, c["sentence"])["input_ids"]
+            sentences += min(SENTENCE_MAX_LENGTH, len(ids))
+            inputs += 1
+    return {
+        "joined": joined,
+        "sentences": sentences,
+        "sentence_inputs": inputs,
+        "ratio": round(joined / sentences, 2),
+    }
 
 
 def classifier_for(model: str) -> TransformerClassifier:
@@ -168,8 +188,10 @@ def main() -> int:
         dump.update(json.loads(Path(path).read_text(encoding="utf-8")))
     records = article_records(dump)
     shipped = [label(r["article"], {}) for r in records]
-    untrained = read(classifier_for("default"), records)
+    shipped_adapter = classifier_for("default")
+    untrained = read(shipped_adapter, records)
     report: dict = {"rule": RULE, "max_length": MAX_LENGTH}
+    report["tokens"] = token_counts(shipped_adapter, records)
     report["joint_untrained"] = compare(records, shipped, untrained)
     print(json.dumps(report["joint_untrained"]["pooled"]), flush=True)
     if not args.skip_train:

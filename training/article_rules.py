@@ -43,14 +43,7 @@ import numpy as np  # noqa: E402
 from combiner import L2, macro_f1, probs_of, verdict  # noqa: E402
 from combiner import RULE as COMBINER_RULE  # noqa: E402
 
-from stancetrack.aggregate import (  # noqa: E402
-    EARLIER_POSITION,
-    AggregationRule,
-    _position_mass,
-    _weight,
-    _weighted_mean,
-    aggregate_stance,
-)
+from stancetrack.aggregate import EARLIER_POSITION, AggregationRule, aggregate_stance  # noqa: E402
 from stancetrack.classify import StanceProbs  # noqa: E402
 
 # The shipped value comes first in each grid: on a tie the rule stays as it is.
@@ -105,43 +98,42 @@ def mark_sentence_factors(dump: dict) -> None:
                     c["late"] = own > len(body) / 2
 
 
-def label(article: dict, params: dict[str, float]) -> str:
+def aggregate_probs(
+    article: dict, params: dict[str, float], factors: list[float] | None = None
+) -> StanceProbs | None:
+    """The article's aggregate under the shipped rule changed by `params` (None: no candidate).
+
+    `subject` and `late` in `params` and `factors` (one per candidate) multiply sentence weights.
+    """
     candidates = article["candidates"]
     if not candidates:
-        return "neutral"
+        return None
     base = {k: v for k, v in params.items() if k not in ("abstain", *SENTENCE_FACTORS)}
-    rule = replace(AggregationRule(), **base)
+    factors = factors or [1.0] * len(candidates)
     if any(k in params for k in SENTENCE_FACTORS):
-        probs = _factored(candidates, rule, params)
-    else:
-        probs = aggregate_stance(
-            [probs_of(c) for c in candidates],
-            rule=rule,
-            sentences=[c["sentence"] for c in candidates],
-            paragraphs=[c["paragraph"] for c in candidates],
-            policy_matches=[c["policy_match"] for c in candidates],
-        ).probs
+        factors = [
+            f
+            * (params.get("subject", 1.0) if c["named_after_other"] else 1.0)
+            * (params.get("late", 1.0) if c["late"] else 1.0)
+            for f, c in zip(factors, candidates, strict=True)
+        ]
+    return aggregate_stance(
+        [probs_of(c) for c in candidates],
+        rule=replace(AggregationRule(), **base),
+        sentences=[c["sentence"] for c in candidates],
+        paragraphs=[c["paragraph"] for c in candidates],
+        policy_matches=[c["policy_match"] for c in candidates],
+        factors=factors,
+    ).probs
+
+
+def label(article: dict, params: dict[str, float]) -> str:
+    probs = aggregate_probs(article, params)
+    if probs is None:
+        return "neutral"
     if probs.label != "neutral" and getattr(probs, probs.label) < params.get("abstain", 0.0):
         return "neutral"
     return probs.label
-
-
-def _factored(
-    candidates: list[dict], rule: AggregationRule, params: dict[str, float]
-) -> StanceProbs:
-    """The shipped weighted rule with each sentence's weight times its sentence factors."""
-    evidence = [probs_of(c) for c in candidates]
-    weights = []
-    for c, e in zip(candidates, evidence, strict=True):
-        w = _weight(e, rule, c["sentence"], c["paragraph"], c["policy_match"])
-        if c["named_after_other"]:
-            w *= params.get("subject", 1.0)
-        if c["late"]:
-            w *= params.get("late", 1.0)
-        weights.append(w)
-    carrying = [i for i, e in enumerate(evidence) if _position_mass(e) > 1 - rule.carries]
-    pool = carrying or list(range(len(evidence)))
-    return _weighted_mean([evidence[i] for i in pool], [weights[i] for i in pool])
 
 
 def sentence_features(c: dict) -> list[float]:
@@ -192,15 +184,8 @@ def reliability_label(article: dict, model: tuple[np.ndarray, np.ndarray, np.nda
     w, mean, std = model
     x = (np.array([sentence_features(c) for c in candidates]) - mean) / std
     trust = 1 / (1 + np.exp(-(np.hstack([x, np.ones((len(x), 1))]) @ w)))
-    rule = AggregationRule()
-    evidence = [probs_of(c) for c in candidates]
-    weights = [
-        _weight(e, rule, c["sentence"], c["paragraph"], c["policy_match"]) * float(t)
-        for c, e, t in zip(candidates, evidence, trust, strict=True)
-    ]
-    carrying = [i for i, e in enumerate(evidence) if _position_mass(e) > 1 - rule.carries]
-    pool = carrying or list(range(len(evidence)))
-    return _weighted_mean([evidence[i] for i in pool], [weights[i] for i in pool]).label
+    probs = aggregate_probs(article, {}, [float(t) for t in trust])
+    return probs.label if probs else "neutral"
 
 
 def study_reliability(dump: dict, reach: str) -> dict:
@@ -273,6 +258,35 @@ def study(dump: dict, reach: str) -> dict:
     return report
 
 
+def ceiling(dump: dict, reach: str) -> dict:
+    """What no rule over these sentence readings can beat, and how sure the wrong readings are.
+
+    `any_sentence_f1`: macro-F1 if, whenever some candidate sentence read alone gives the gold
+    label, the article took it (an upper bound: it needs the answer). `*_sure_share`: of the
+    articles read as support or oppose, right and wrong, the share whose strongest sentence for
+    that label is read at 0.9 or more.
+    """
+    gold, shipped, oracle, sure = [], [], [], {True: [], False: []}
+    for by_reach in dump.values():
+        for a in by_reach[reach]:
+            predicted = label(a, {})
+            gold.append(a["label"])
+            shipped.append(predicted)
+            reachable = a["label"] in {_sentence_label(c) for c in a["candidates"]}
+            oracle.append(a["label"] if reachable else predicted)
+            if predicted != "neutral":
+                strongest = max(c[f"p_{predicted}"] for c in a["candidates"])
+                sure[predicted == a["label"]].append(strongest >= 0.9)
+    return {
+        "wrong": sum(g != p for g, p in zip(gold, shipped, strict=True)),
+        "reachable": sum(g != p and g == o for g, p, o in zip(gold, shipped, oracle, strict=True)),
+        "shipped_f1": round(macro_f1(gold, shipped), 4),
+        "any_sentence_f1": round(macro_f1(gold, oracle), 4),
+        "wrong_sure_share": round(sum(sure[False]) / len(sure[False]), 3),
+        "right_sure_share": round(sum(sure[True]) / len(sure[True]), 3),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--features", default=str(REPO / "training/runs/article_features.json"))
@@ -283,6 +297,7 @@ def main() -> int:
     mark_sentence_factors(dump)
     report = study(dump, args.reach)
     report["families"]["reliability"] = study_reliability(dump, args.reach)
+    report["ceiling"] = ceiling(dump, args.reach)
     text = json.dumps(report, indent=1)
     print(text)
     if args.out:

@@ -1044,8 +1044,8 @@ above zero and no set down by more than 0.03 (`training/article_rules.py`).
 sentence read alone gives the gold label; picking that sentence every time would score
 {ceiling.get("any_sentence_f1", 0):.3f} pooled against {ceiling.get("shipped_f1", 0):.3f}. No rule
 above finds those sentences without the answer. The wrong readings are sure ones: in
-{ceiling.get("wrong_sure_share", "-")} of the articles read as the wrong stance, the strongest
-sentence for it is read at 0.9 or more (against {ceiling.get("right_sure_share", "-")} of the
+{ceiling.get("wrong_sure_share", 0):.0%} of the articles read as the wrong stance, the strongest
+sentence for it is read at 0.9 or more (against {ceiling.get("right_sure_share", 0):.0%} of the
 right ones), and reading 39 of them, it is mostly the actor named as the object of another's act,
 a predecessor or successor, a parliament or a party: sentences that look like the actor's own
 position wherever they stand. The next lever is the model's input, not the rule: a reading of the

@@ -1,0 +1,216 @@
+"""Round 13 of #15: the article stage, gated for speed, trained on all sets, read on a blind set.
+
+    python training/article_stage.py gates --features DUMP ...
+    python training/article_stage.py final [--model default|fast] [--seed 13]
+    python training/article_stage.py blind --features DUMP [--stages FOLDER ...]
+
+Round 12 found that a second stage reading a pair's candidate sentences joined (training/
+article_input.py) and averaged with the shipped rule beats the rule on every group of
+development sets, at 1.7 times today's compute. Here, following `round13.rule` in
+training/metrics.json (written before any of this was computed):
+
+- `gates`: which pairs the stage reads. Each gate's tokens are counted against today's
+  sentence inputs, and its gated reading is scored on the eight development sets with the four
+  round-12 fold stages (rebuilt by article_input.train_fold when missing);
+- `final`: the stage trained on every development set's article gold, one seed per call;
+- `blind`: the shipped rule and the chosen gate with each final stage, on a set scored once.
+
+Research aid, not run by the tests. A fold or a final stage trains for 6-10 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "training"))
+
+from article_input import (  # noqa: E402
+    GROUPS,
+    MAX_LENGTH,
+    RUNS,
+    SENTENCE_MAX_LENGTH,
+    article_records,
+    classifier_for,
+    compare,
+    mixed_label,
+    read_probs,
+    train_fold,
+)
+from article_rules import aggregate_probs, label  # noqa: E402
+from combiner import RULE, probs_of  # noqa: E402
+
+from stancetrack.classify import PACKAGED_MODELS, StanceProbs, pair_prompt  # noqa: E402
+from stancetrack.train import TrainConfig, train  # noqa: E402
+
+MAX_ADDED_TOKENS = 0.20  # the issue's bound: inference within 20% of today's per pair
+UNSURE = 0.6  # shift detection's confidence floor (shifts.py), reused, not tuned
+
+
+def _labels(record: dict) -> set[str]:
+    return {probs_of(c).label for c in record["article"]["candidates"]}
+
+
+def _sentences(record: dict) -> set[str]:
+    return {c["sentence"] for c in record["article"]["candidates"]}
+
+
+def _unsure(record: dict) -> bool:
+    probs = aggregate_probs(record["article"], {})
+    return probs is not None and getattr(probs, probs.label) < UNSURE
+
+
+# Which pairs the stage reads, cheapest first; the rest keep the rule's stance. `unsure` came in
+# the rule's addendum, once the token counts showed the other three add 56-66%.
+GATES: dict[str, Callable[[dict], bool]] = {
+    "unsure": _unsure,
+    "disagree": lambda r: len(_labels(r)) > 1,
+    "multi": lambda r: len(_sentences(r)) > 1,
+    "all": lambda r: bool(r["text"]),
+}
+
+
+def gated(records: list[dict], shipped: list[str], joint: list[StanceProbs], gate: str) -> list[str]:
+    """The mixed label where the gate reads the pair, the shipped rule's elsewhere."""
+    chosen = GATES[gate]
+    return [
+        mixed_label(r, p) if chosen(r) else s
+        for r, s, p in zip(records, shipped, joint, strict=True)
+    ]
+
+
+def token_costs(tokenizer, records: list[dict]) -> dict:
+    """Tokens each gate's joined inputs add, as a share of today's sentence-input tokens."""
+    sentence_tokens = 0
+    joined: dict[str, int] = dict.fromkeys(GATES, 0)
+    for r in records:
+        if not r["text"]:
+            continue
+        prompt = pair_prompt(r["actor"], r["proposition"])
+        for c in r["article"]["candidates"]:
+            ids = tokenizer(prompt, c["sentence"])["input_ids"]
+            sentence_tokens += min(SENTENCE_MAX_LENGTH, len(ids))
+        tokens = min(MAX_LENGTH, len(tokenizer(prompt, r["text"])["input_ids"]))
+        for gate, chosen in GATES.items():
+            if chosen(r):
+                joined[gate] += tokens
+    return {
+        "sentence_tokens": sentence_tokens,
+        "pairs": sum(1 for r in records if r["text"]),
+        "gates": {
+            gate: {
+                "pairs_read": sum(1 for r in records if GATES[gate](r)),
+                "tokens": joined[gate],
+                "added": round(joined[gate] / sentence_tokens, 3),
+            }
+            for gate in GATES
+        },
+    }
+
+
+def fold_readings(records: list[dict]) -> list[StanceProbs]:
+    """Each group of sets read by the round-12 fold stage trained on the other three."""
+    joint: list[StanceProbs | None] = [None] * len(records)
+    for group, names in GROUPS.items():
+        folder = train_fold(group, records, RUNS / "train.log")
+        idx = [i for i, r in enumerate(records) if r["set"] in names]
+        for i, p in zip(idx, read_probs(classifier_for(str(folder)), [records[i] for i in idx])):
+            joint[i] = p
+        print(group, "read", flush=True)
+    return [p for p in joint if p is not None]
+
+
+def study_gates(records: list[dict]) -> dict:
+    shipped = [label(r["article"], {}) for r in records]
+    report: dict = {"rule": RULE, "max_added_tokens": MAX_ADDED_TOKENS}
+    report["tokens"] = token_costs(classifier_for("default").tokenizer, records)
+    joint = fold_readings(records)
+    for gate in GATES:
+        report[gate] = compare(records, shipped, gated(records, shipped, joint, gate))
+        print(gate, json.dumps(report[gate]["pooled"]), flush=True)
+    within = [g for g in GATES if report["tokens"]["gates"][g]["added"] <= MAX_ADDED_TOKENS]
+    best = max(within, key=lambda g: report[g]["pooled"]["new"], default=None)
+    report["chosen"] = best if best and report[best]["passes"] else None
+    return report
+
+
+def train_final(records: list[dict], model: str, seed: int) -> Path:
+    """The stage from `model`'s shipped adapter on every development set's article gold."""
+    out = RUNS / f"final-{model}-s{seed}"
+    if (out / "config.json").exists():
+        return out
+    rows = [r for r in records if r["text"]]
+    data = RUNS / "train-final.jsonl"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    keys = ("actor", "policy", "proposition", "text", "label", "mention")
+    data.write_text("".join(json.dumps({k: r[k] for k in keys}) + "\n" for r in rows))
+    config = replace(
+        TrainConfig(),
+        data=str(data),
+        vast_samples=0,
+        epochs=2,
+        learning_rate=3e-4,
+        max_length=MAX_LENGTH,
+        seed=seed,
+        base="mpnet" if model == "default" else "minilm",
+        init_from=str(PACKAGED_MODELS[model]),
+    )
+    with (RUNS / "train-final.log").open("a", encoding="utf-8") as log:
+        train(config, out, log=lambda line: print(line, file=log, flush=True))
+    return out
+
+
+def read_blind(records: list[dict], gate: str, stages: list[str]) -> dict:
+    shipped = [label(r["article"], {}) for r in records]
+    report: dict = {"gate": gate, "stages": {}}
+    for folder in stages:
+        joint = read_probs(classifier_for(folder), records)
+        report["stages"][Path(folder).name] = compare(
+            records, shipped, gated(records, shipped, joint, gate)
+        )
+        print(Path(folder).name, json.dumps(report["stages"][Path(folder).name]), flush=True)
+    return report
+
+
+def load_records(paths: list[str]) -> list[dict]:
+    dump: dict = {}
+    for path in paths:
+        dump.update(json.loads(Path(path).read_text(encoding="utf-8")))
+    return article_records(dump)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=("gates", "final", "blind"))
+    parser.add_argument(
+        "--features", nargs="+", default=[str(RUNS.parent / "article_features-all.json")]
+    )
+    parser.add_argument("--model", default="default", choices=sorted(PACKAGED_MODELS))
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--gate", default="unsure", choices=sorted(GATES))
+    parser.add_argument("--stages", nargs="*", default=[])
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    records = load_records(args.features)
+    if args.step == "gates":
+        report = study_gates(records)
+    elif args.step == "final":
+        report = {"stage": str(train_final(records, args.model, args.seed))}
+    else:
+        report = read_blind(records, args.gate, args.stages)
+    text = json.dumps(report, indent=1) + "\n"
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -37,7 +37,7 @@ from stancetrack.watchlist import POLICY_REACH, ExtractionSettings, load_watchli
 # written during round 8 and kept blind until the round-8 recipe was fixed (development since);
 # the third fresh set, written during round 9, kept blind until the round-9 decision and scored
 # once after it (development since); the fourth and fifth fresh sets, likewise for rounds 11 and
-# 12. The next round's blind set goes into BLIND_SETS.
+# 12; the sixth, written during round 13, is in BLIND_SETS until that round's decision.
 ARTICLE_SETS = {
     "fixtures": REPO / "fixtures",
     "unseen": REPO / "fixtures" / "unseen",
@@ -47,8 +47,9 @@ ARTICLE_SETS = {
     "fresh3": REPO / "fixtures" / "fresh3",
     "fresh4": REPO / "fixtures" / "fresh4",
     "fresh5": REPO / "fixtures" / "fresh5",
+    "fresh6": REPO / "fixtures" / "fresh6",
 }
-BLIND_SETS: tuple[str, ...] = ()  # scored only when named, once the recipe is fixed
+BLIND_SETS: tuple[str, ...] = ("fresh6",)  # scored only when named, once the recipe is fixed
 
 
 def gold_files(root: Path) -> list[Path]:

@@ -215,7 +215,7 @@ def main() -> int:
     parser.add_argument(
         "--fresh",
         action="store_true",
-        help="also score the fresh sets (fixtures/fresh/ to fixtures/fresh5/, each blind until "
+        help="also score the fresh sets (fixtures/fresh/ to fixtures/fresh6/, each blind until "
         "its round's decision and development since)",
     )
     parser.add_argument(
@@ -290,6 +290,7 @@ def main() -> int:
         entry["articles_fresh3"] = article_scores(args.model, "weighted", "fresh3")
         entry["articles_fresh4"] = article_scores(args.model, "weighted", "fresh4")
         entry["articles_fresh5"] = article_scores(args.model, "weighted", "fresh5")
+        entry["articles_fresh6"] = article_scores(args.model, "weighted", "fresh6")
         if "calibration" in entry:
             entry["calibration"].update(fresh_ece(args.model, model_dir))
     if args.seed_dirs:
@@ -305,7 +306,7 @@ def main() -> int:
     metrics["data"] = json.loads((DATA / "stats.json").read_text())
     metrics["second_annotation"] = agreement()[0]
     metrics["second_annotation_unseen"] = article_agreement()[0]
-    for name in ("fresh", "fresh2", "fresh3", "fresh4", "fresh5"):
+    for name in ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6"):
         if (ARTICLE_SETS[name] / "second_annotation.jsonl").exists():
             metrics[f"second_annotation_{name}"] = article_agreement(ARTICLE_SETS[name])[0]
     METRICS.write_text(json.dumps(metrics, indent=2) + "\n")

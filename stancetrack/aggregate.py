@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from stancetrack.classify import StanceProbs
+from stancetrack.shifts import MIN_CONFIDENCE
 
 CARRIES_POSITION = 0.5
 METHODS = ("weighted", "mean")
@@ -152,4 +153,65 @@ def _weighted_mean(evidence: Sequence[StanceProbs], weights: Sequence[float]) ->
         mean([e.oppose for e in evidence]),
         mean([e.neutral for e in evidence]),
         None if any(v is None for v in no_stance) else mean([v or 0.0 for v in no_stance]),
+    )
+
+
+# ---------------------------------------------------------------- the article stage
+
+# Which pairs the article stage reads (model card, "Round 13"), cheapest first: `unsure` only
+# those whose rule stance is below shift detection's confidence floor; `disagree` those whose
+# sentences do not all read the same label; `multi` those with two or more distinct sentences;
+# `all` every pair.
+ARTICLE_GATES = ("unsure", "disagree", "multi", "all")
+UNSURE_BELOW = MIN_CONFIDENCE  # a stance below it does not define a segment (shifts.py)
+
+
+def joined_evidence(sentences: Sequence[str]) -> str:
+    """A pair's distinct evidence sentences in article order: what the article stage reads."""
+    return " ".join(dict.fromkeys(sentences))
+
+
+def article_stage_reads(
+    stance: ArticleStance, evidence: Sequence[StanceProbs], sentences: Sequence[str], gate: str
+) -> bool:
+    """Whether `gate` sends this pair, whose rule stance is `stance`, to the article stage."""
+    if gate == "unsure":
+        return stance.confidence < UNSURE_BELOW
+    if gate == "disagree":
+        return len({e.label for e in evidence}) > 1
+    if gate == "multi":
+        return len(set(sentences)) > 1
+    if gate == "all":
+        return bool(evidence)
+    raise ValueError(f"unknown article-stage gate '{gate}' (use {', '.join(ARTICLE_GATES)})")
+
+
+def blend_article_reading(
+    stance: ArticleStance, evidence: Sequence[StanceProbs], joint: StanceProbs, weight: float
+) -> ArticleStance:
+    """The rule's stance averaged with the article stage's reading (`weight` on the latter)."""
+
+    def mix(a: float, b: float) -> float:
+        return (1 - weight) * a + weight * b
+
+    rule = stance.probs
+    no_stance = (
+        None
+        if rule.no_stance is None or joint.no_stance is None
+        else mix(rule.no_stance, joint.no_stance)
+    )
+    probs = StanceProbs(
+        mix(rule.support, joint.support),
+        mix(rule.oppose, joint.oppose),
+        mix(rule.neutral, joint.neutral),
+        no_stance,
+    )
+    label = probs.label
+    return ArticleStance(
+        label=label,
+        score=round(probs.score, 4),
+        confidence=round(getattr(probs, label), 4),
+        evidence_count=stance.evidence_count,
+        key_index=max(range(len(evidence)), key=lambda i: getattr(evidence[i], label)),
+        probs=probs,
     )

@@ -184,6 +184,11 @@ def model_identity(spec: ModelSpec) -> tuple[str, str]:
         extra = f"temperature={temperature}" if temperature != 1.0 else ""
         if card.get("aggregation"):  # stances follow the rule: a new rule, new stances
             extra += ";aggregation=" + json.dumps(card["aggregation"], sort_keys=True)
+        stage = card.get("article_stage")
+        if stage:  # and the article stage: new weights or a new gate, new stances
+            extra += ";article_stage=" + json.dumps(stage, sort_keys=True)
+            folder = spec.path / stage["folder"]
+            files += [folder / name for name in adapter_files(adapter_config(folder))]
         return name, _hash_files(files, extra)
     if spec.path is not None:
         files = sorted(spec.path.glob("*.safetensors"))
@@ -207,6 +212,33 @@ def model_aggregation(spec: ModelSpec) -> dict[str, float]:
     if spec.path is None or not spec.adapter:
         return {}
     return dict(adapter_config(spec.path).get("aggregation") or {})
+
+
+@dataclass(frozen=True)
+class ArticleStage:
+    """A second adapter that reads a pair's evidence sentences joined (model card, "Round 13"),
+    for the pairs `gate` picks (aggregate.ARTICLE_GATES); its reading is averaged into the
+    rule's stance with `weight`."""
+
+    folder: Path
+    gate: str
+    weight: float
+    max_length: int
+
+
+def model_article_stage(spec: ModelSpec) -> ArticleStage | None:
+    """The article stage an adapter folder ships with (`article_stage` in its config), if any."""
+    if spec.path is None or not spec.adapter:
+        return None
+    stage = adapter_config(spec.path).get("article_stage")
+    if not stage:
+        return None
+    return ArticleStage(
+        spec.path / stage["folder"],
+        stage["gate"],
+        float(stage.get("weight", 0.5)),
+        int(stage.get("max_length", 256)),
+    )
 
 
 def model_temperature(spec: ModelSpec) -> float:
@@ -287,6 +319,8 @@ class TransformerClassifier:
         self.mark_actor = trained_with_marks(spec)
         self.temperature = model_temperature(spec)
         self.aggregation = model_aggregation(spec)
+        self.article_stage = model_article_stage(spec)
+        self._stage_reader: TransformerClassifier | None = None
         self.name, self.hash = model_identity(spec)
         if not self.hash:
             self.hash = _hash_state(self.models[0])
@@ -333,6 +367,22 @@ class TransformerClassifier:
                 if progress:
                     progress(len(batch))
         return [r for r in results if r is not None]
+
+    def predict_articles(self, pairs: Sequence[StancePair]) -> list[StanceProbs]:
+        """The article stage's reading of joined evidence (aggregate.joined_evidence); loaded
+        on first use, so runs where the gate picks no pair never load it."""
+        if self.article_stage is None:
+            raise ModelError(f"model {self.name} has no article stage")
+        if self._stage_reader is None:
+            stage = self.article_stage
+            self._stage_reader = TransformerClassifier(
+                ModelSpec(f"{self.spec.name}/{stage.folder.name}", stage.folder, adapter=True),
+                device=self.device,
+                precision=self.precision,
+                batch_size=self.batch_size,
+                max_length=stage.max_length,
+            )
+        return self._stage_reader.predict(pairs)
 
     def _segments(self, batch: Sequence[StancePair]) -> tuple[list[str], list[str]]:
         if self.mode == "nli":

@@ -16,8 +16,15 @@ from datetime import date
 from sqlalchemy import Insert, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from stancetrack.aggregate import AggregationRule, aggregate_stance
-from stancetrack.classify import Classifier, StancePair, StanceProbs
+from stancetrack.aggregate import (
+    AggregationRule,
+    ArticleStance,
+    aggregate_stance,
+    article_stage_reads,
+    blend_article_reading,
+    joined_evidence,
+)
+from stancetrack.classify import ArticleStage, Classifier, StancePair, StanceProbs
 from stancetrack.extract import EXTRACTION_VERSION, Candidate, Extractor
 from stancetrack.models import (
     Actor,
@@ -402,6 +409,8 @@ def analyze(
                 aggregation,
                 result,
                 AggregationRule(**getattr(classifier, "aggregation", {}) or {}),
+                getattr(classifier, "article_stage", None),
+                getattr(classifier, "predict_articles", None),
             )
             session.execute(
                 update(Analysis)
@@ -432,6 +441,8 @@ def _store_batch(
     aggregation: str,
     result: AnalyzeResult,
     rule: AggregationRule | None = None,
+    stage: ArticleStage | None = None,
+    read_articles: Callable[[Sequence[StancePair]], list[StanceProbs]] | None = None,
 ) -> None:
     grouped: dict[tuple[int, int], list[tuple[Evidence, StanceProbs]]] = defaultdict(list)
     for (article, work, candidate), p in zip(found, probs, strict=True):
@@ -461,9 +472,8 @@ def _store_batch(
         result.evidence += 1
     session.flush()
     tracks = {w.track_id: w for _, w, _ in found}
-    for (article_id, track_id), items in grouped.items():
-        work = tracks[track_id]
-        stance = aggregate_stance(
+    stances = {
+        key: aggregate_stance(
             [p for _, p in items],
             aggregation,
             rule=rule,
@@ -471,6 +481,13 @@ def _store_batch(
             paragraphs=[e.paragraph for e, _ in items],
             policy_matches=[e.policy_match for e, _ in items],
         )
+        for key, items in grouped.items()
+    }
+    if stage is not None and read_articles is not None:
+        _read_articles(grouped, stances, tracks, stage, read_articles)
+    for (article_id, track_id), items in grouped.items():
+        work = tracks[track_id]
+        stance = stances[(article_id, track_id)]
         session.add(
             Stance(
                 article_id=article_id,
@@ -488,6 +505,34 @@ def _store_batch(
             )
         )
         result.stances += 1
+
+
+def _read_articles(
+    grouped: dict[tuple[int, int], list[tuple[Evidence, StanceProbs]]],
+    stances: dict[tuple[int, int], ArticleStance],
+    tracks: dict[int, _TrackWork],
+    stage: ArticleStage,
+    read_articles: Callable[[Sequence[StancePair]], list[StanceProbs]],
+) -> None:
+    """Blend the article stage's reading into the stances its gate picks, in place."""
+    picked = [
+        key
+        for key, items in grouped.items()
+        if article_stage_reads(
+            stances[key], [p for _, p in items], [e.sentence for e, _ in items], stage.gate
+        )
+    ]
+    if not picked:
+        return
+    pairs = []
+    for key in picked:
+        work, items = tracks[key[1]], grouped[key]
+        joined = joined_evidence([e.sentence for e, _ in items])
+        mention = items[0][0].matched_alias
+        pairs.append(StancePair(work.actor.name, work.policy.proposition, joined, mention))
+    for key, joint in zip(picked, read_articles(pairs), strict=True):
+        evidence = [p for _, p in grouped[key]]
+        stances[key] = blend_article_reading(stances[key], evidence, joint, stage.weight)
 
 
 # ---------------------------------------------------------------- detect

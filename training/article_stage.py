@@ -3,7 +3,7 @@
     python training/article_stage.py gates --features DUMP ...
     python training/article_stage.py final [--model default|fast] [--seed 13]
     python training/article_stage.py blind --features DUMP [--stages FOLDER ...]
-    python training/article_stage.py install [--model default] [--stages FOLDER] [--gate unsure]
+    python training/article_stage.py install [--model default] [--stages FOLDER] [--into COPY]
 
 Round 12 found that a second stage reading a pair's candidate sentences joined (training/
 article_input.py) and averaged with the shipped rule beats the rule on every group of
@@ -177,8 +177,15 @@ def train_final(records: list[dict], model: str, seed: int, out: Path | None = N
     return out
 
 
-def install(model: str, stage: Path | None = None, gate: str = "unsure", seed: int = 13) -> dict:
-    """Put an article stage into `model`'s adapter folder and name it in its config.
+def install(
+    model: str,
+    stage: Path | None = None,
+    gate: str = "unsure",
+    seed: int = 13,
+    into: Path | None = None,
+) -> dict:
+    """Put an article stage into `model`'s adapter folder and name it in its config; with
+    `into`, into a copy of that folder instead (a candidate to benchmark or try).
 
     Without `stage`, trains one first (what training/rebuild.py does after a new adapter):
     dumps the development sets' candidates with the installed adapter alone, then trains."""
@@ -186,13 +193,17 @@ def install(model: str, stage: Path | None = None, gate: str = "unsure", seed: i
     from calibrate import write_setting
 
     model_dir = PACKAGED_MODELS[model]
+    if into is not None:
+        shutil.rmtree(into, ignore_errors=True)
+        shutil.copytree(model_dir, into, ignore=shutil.ignore_patterns("*.md", STAGE_FOLDER))
+        model_dir = into
     config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
     config.pop("article_stage", None)  # the dump reads sentences with the adapter alone
     (model_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     if stage is None:
         features = RUNS.parent / f"article_features-{model}-dev.json"
         dev = [name for name in ARTICLE_SETS if name not in BLIND_SETS]
-        dump_features(model, "auto", features, dev)
+        dump_features(str(model_dir) if into else model, "auto", features, dev)
         out = RUNS / f"install-{model}-s{seed}"
         shutil.rmtree(out, ignore_errors=True)
         stage = train_final(load_records([str(features)]), model, seed, out)
@@ -246,10 +257,11 @@ def main() -> int:
     parser.add_argument("--gate", default="unsure", choices=sorted(GATES))
     parser.add_argument("--stages", nargs="*", default=[])
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--into", type=Path, help="install: into a copy of the packaged folder")
     args = parser.parse_args()
     if args.step == "install":
         stage = Path(args.stages[0]) if args.stages else None
-        report = install(args.model, stage, args.gate, args.seed)
+        report = install(args.model, stage, args.gate, args.seed, args.into)
     elif args.step == "gates":
         report = study_gates(load_records(args.features))
     elif args.step == "final":

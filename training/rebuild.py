@@ -1,6 +1,6 @@
 """Rebuild a shipped stance model and the model card, with every figure the card reports.
 
-    python training/rebuild.py                 # train the default (about 70 min on 2 cores)
+    python training/rebuild.py                 # train the default (about 95 min on 2 cores)
     python training/rebuild.py --model fast    # train the fast MiniLM model (about 31 min)
     python training/rebuild.py --skip-train    # re-measure the shipped model only
     python training/rebuild.py --baselines     # also the VAST-only model, TF-IDF, untrained head
@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO))
 from aggregation import choose_rule  # noqa: E402
 from agreement import agreement, article_agreement  # noqa: E402  (training/ is on sys.path)
 from article_features import ARTICLE_SETS, dump_features, gold_files  # noqa: E402
+from article_stage import install as install_stage  # noqa: E402
 from calibrate import calibrate, write_setting  # noqa: E402
 from stage_data import policies_of  # noqa: E402
 
@@ -248,6 +249,8 @@ def main() -> int:
         eval_data=str(DATA / "heldout.jsonl"),  # logged per epoch only; never trained on
     )
     model_dir = PACKAGED_MODELS[args.model]
+    # A new adapter needs a new article stage: the stage is trained from the adapter it sits on.
+    staged = "article_stage" in adapter_config(model_dir) if model_dir.exists() else False
     if args.from_dir or not args.skip_train:
         for stale in model_dir.glob("adapter*.safetensors"):
             stale.unlink()  # an ensemble may be replaced by fewer members
@@ -258,6 +261,10 @@ def main() -> int:
     settings = {}
     if not args.keep_settings:
         settings = fit_settings(args.model, model_dir)
+    if staged and (args.from_dir or not args.skip_train):
+        started = time.time()
+        stage = install_stage(args.model)
+        settings["article_stage"] = {**stage, "seconds": round(time.time() - started, 1)}
     heldout = load_labelled(DATA / "heldout.jsonl")
     shipped = TransformerClassifier(resolve_model(args.model), precision="fp32")
     heldout_overall, heldout_by_round = heldout_scores(shipped, heldout)
@@ -279,11 +286,11 @@ def main() -> int:
         "each_member": member_scores(model_dir, heldout),
     }
     entry = metrics[METRICS_KEY[args.model]]
-    if settings:
-        entry.update(settings)
-    else:  # kept: carry the fitted figures over from the last rebuild
-        previous = json.loads(METRICS.read_text()).get(METRICS_KEY[args.model], {})
-        entry.update({k: previous[k] for k in ("calibration", "aggregation") if k in previous})
+    # What was not fitted or trained this time is kept: carry its figures over.
+    previous = json.loads(METRICS.read_text()).get(METRICS_KEY[args.model], {})
+    kept = ("calibration", "aggregation", "article_stage")
+    entry.update({k: previous[k] for k in kept if k in previous and k not in settings})
+    entry.update(settings)
     if args.fresh:
         entry["articles_fresh"] = article_scores(args.model, "weighted", "fresh")
         entry["articles_fresh2"] = article_scores(args.model, "weighted", "fresh2")

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from stancetrack.classify import StanceProbs
+from stancetrack.classify import ARTICLE_GATES, StanceProbs
 from stancetrack.shifts import MIN_CONFIDENCE
 
 CARRIES_POSITION = 0.5
@@ -158,11 +158,6 @@ def _weighted_mean(evidence: Sequence[StanceProbs], weights: Sequence[float]) ->
 
 # ---------------------------------------------------------------- the article stage
 
-# Which pairs the article stage reads (model card, "Round 13"), cheapest first: `unsure` only
-# those whose rule stance is below shift detection's confidence floor; `disagree` those whose
-# sentences do not all read the same label; `multi` those with two or more distinct sentences;
-# `all` every pair.
-ARTICLE_GATES = ("unsure", "disagree", "multi", "all")
 UNSURE_BELOW = MIN_CONFIDENCE  # a stance below it does not define a segment (shifts.py)
 
 

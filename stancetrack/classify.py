@@ -29,6 +29,10 @@ PACKAGED_MODELS = {DEFAULT_MODEL: PACKAGED_MODEL_DIR, "fast": Path(__file__).par
 FULL_SETTINGS_FILE = "stancetrack.json"
 DEFAULT_NLI_TEMPLATE = "{actor} supports the decision to {proposition}."
 LABELS = ("support", "oppose", "neutral")
+# Which pairs an article stage reads (aggregate.article_stage_reads): `unsure` those whose rule
+# stance is below shift detection's confidence floor; `disagree` those whose sentences do not
+# all read the same label; `multi` those with two or more distinct sentences; `all` every pair.
+ARTICLE_GATES = ("unsure", "disagree", "multi", "all")
 # The default model splits neutral in two: "neutral" (undecided, conditional, weighing it) and
 # "no_stance" (the actor is only mentioned, or the stance is someone else's). Reports show three
 # labels; shift detection uses no_stance to skip articles that say nothing about the actor.
@@ -184,11 +188,10 @@ def model_identity(spec: ModelSpec) -> tuple[str, str]:
         extra = f"temperature={temperature}" if temperature != 1.0 else ""
         if card.get("aggregation"):  # stances follow the rule: a new rule, new stances
             extra += ";aggregation=" + json.dumps(card["aggregation"], sort_keys=True)
-        stage = card.get("article_stage")
+        stage = article_stage_of(spec.path, card)
         if stage:  # and the article stage: new weights or a new gate, new stances
-            extra += ";article_stage=" + json.dumps(stage, sort_keys=True)
-            folder = spec.path / stage["folder"]
-            files += [folder / name for name in adapter_files(adapter_config(folder))]
+            extra += ";article_stage=" + json.dumps(card["article_stage"], sort_keys=True)
+            files += [stage.folder / name for name in adapter_files(adapter_config(stage.folder))]
         return name, _hash_files(files, extra)
     if spec.path is not None:
         files = sorted(spec.path.glob("*.safetensors"))
@@ -217,7 +220,7 @@ def model_aggregation(spec: ModelSpec) -> dict[str, float]:
 @dataclass(frozen=True)
 class ArticleStage:
     """A second adapter that reads a pair's evidence sentences joined (model card, "Round 13"),
-    for the pairs `gate` picks (aggregate.ARTICLE_GATES); its reading is averaged into the
+    for the pairs `gate` picks (ARTICLE_GATES); its reading is averaged into the
     rule's stance with `weight`."""
 
     folder: Path
@@ -230,15 +233,37 @@ def model_article_stage(spec: ModelSpec) -> ArticleStage | None:
     """The article stage an adapter folder ships with (`article_stage` in its config), if any."""
     if spec.path is None or not spec.adapter:
         return None
-    stage = adapter_config(spec.path).get("article_stage")
+    return article_stage_of(spec.path, adapter_config(spec.path))
+
+
+def article_stage_of(folder: Path, card: dict[str, Any]) -> ArticleStage | None:
+    """`card["article_stage"]` checked: a one-line ModelError naming the config if it is wrong."""
+    stage = card.get("article_stage")
     if not stage:
         return None
-    return ArticleStage(
-        spec.path / stage["folder"],
-        stage["gate"],
-        float(stage.get("weight", 0.5)),
-        int(stage.get("max_length", 256)),
-    )
+    where = folder / "config.json"
+    try:
+        settings = ArticleStage(
+            folder / str(stage["folder"]),
+            str(stage["gate"]),
+            float(stage.get("weight", 0.5)),
+            int(stage.get("max_length", 256)),
+        )
+    except (TypeError, KeyError, ValueError, AttributeError):
+        raise ModelError(
+            f"{where}: article_stage needs a table with folder, gate, and optionally weight "
+            f"and max_length, not {json.dumps(stage)}"
+        ) from None
+    if settings.gate not in ARTICLE_GATES:
+        raise ModelError(
+            f"{where}: unknown article_stage gate '{settings.gate}' "
+            f"(use {', '.join(ARTICLE_GATES)})"
+        )
+    if not 0.0 <= settings.weight <= 1.0 or settings.max_length < 1:
+        raise ModelError(f"{where}: article_stage weight must be 0-1 and max_length positive")
+    if not (settings.folder / "config.json").is_file():
+        raise ModelError(f"article stage missing: {settings.folder} (named in {where})")
+    return settings
 
 
 def model_temperature(spec: ModelSpec) -> float:

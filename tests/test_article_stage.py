@@ -160,3 +160,34 @@ def test_adapter_folder_with_a_stage_loads_it_on_first_use_and_hashes_it(tmp_pat
     before = model_identity(resolve_model(str(tmp_path / "model")))[1]
     _tiny_adapter(tmp_path / "model" / "article-stage", seed=3)
     assert model_identity(resolve_model(str(tmp_path / "model")))[1] != before
+
+
+@pytest.mark.parametrize(
+    ("stage", "message"),
+    [
+        ({"folder": "gone", "gate": "unsure"}, "article stage missing: {dir}/gone (named in "),
+        ({"folder": "stage", "gate": "often"}, "unknown article_stage gate 'often' (use unsure,"),
+        ({"folder": "stage", "gate": "all", "weight": 2}, "weight must be 0-1"),
+        ({"gate": "all"}, "article_stage needs a table with folder, gate"),
+        ("stage", "article_stage needs a table with folder, gate"),
+    ],
+)
+def test_a_broken_stage_config_is_a_one_line_error_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], stage, message: str
+) -> None:
+    from stancetrack.cli import main
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "stage").mkdir()
+    (folder / "stage" / "config.json").write_text("{}")
+    config = {"version": "t", "labels": list(LABELS), "adapter_file": "a.safetensors"}
+    (folder / "config.json").write_text(json.dumps({**config, "article_stage": stage}))
+    args = ["--db", str(tmp_path / "d.db"), "--config", str(FIXTURES / "watchlist.toml")]
+    args += ["--model", str(folder), "run", str(FIXTURES / "articles" / "leopard")]
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    err = capsys.readouterr().err.strip()
+    assert exited.value.code not in (0, None), err
+    assert len(err.splitlines()) == 1 and message.format(dir=folder) in err, err
+    assert "unexpected" not in err.lower()

@@ -3,6 +3,7 @@
     python training/article_stage.py gates --features DUMP ...
     python training/article_stage.py final [--model default|fast] [--seed 13]
     python training/article_stage.py blind --features DUMP [--stages FOLDER ...]
+    python training/article_stage.py fast-stage --features DUMP DUMP-FRESH6
     python training/article_stage.py install [--model default] [--stages FOLDER] [--into COPY]
 
 Round 12 found that a second stage reading a pair's candidate sentences joined (training/
@@ -15,6 +16,8 @@ training/metrics.json (written before any of this was computed):
   round-12 fold stages (rebuilt by article_input.train_fold when missing);
 - `final`: the stage trained on every development set's article gold, one seed per call;
 - `blind`: the shipped rule and the chosen gate with each final stage, on a set scored once;
+- `fast-stage`: the default rule with a stage on the `fast` encoder, five folds over nine sets
+  (`round13.fast_stage_rule`, a finding for round 14);
 - `install`: copy a stage into the packaged adapter folder (or train one first, as
   training/rebuild.py does after training a new adapter) and name it in its config.json.
 
@@ -28,7 +31,6 @@ import json
 import shutil
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,12 +48,12 @@ from article_input import (  # noqa: E402
     mixed_label,
     read_probs,
     train_fold,
+    train_stage,
 )
 from article_rules import aggregate_probs, label  # noqa: E402
 from combiner import RULE, probs_of  # noqa: E402
 
 from stancetrack.classify import PACKAGED_MODELS, StanceProbs, pair_prompt  # noqa: E402
-from stancetrack.train import TrainConfig, train  # noqa: E402
 
 MAX_ADDED_TOKENS = 0.20  # the issue's bound: inference within 20% of today's per pair
 UNSURE = 0.6  # shift detection's confidence floor (shifts.py), reused, not tuned
@@ -151,30 +153,39 @@ def study_gates(records: list[dict]) -> dict:
     return report
 
 
+FAST_GROUPS = {**GROUPS, "e": ("fresh6",)}
+
+
+def train_fast_fold(group: str, records: list[dict]) -> Path:
+    """A stage from the `fast` adapter on the other groups' article gold (fast_stage_rule)."""
+    rows = [r for r in records if r["set"] not in FAST_GROUPS[group]]
+    name = f"fast-{group}"
+    return train_stage(rows, RUNS / name, name, RUNS / "train-fast.log", model="fast")
+
+
+def study_fast_stage(records: list[dict]) -> dict:
+    """The default rule averaged with a `fast`-encoder stage, per gate, over nine sets."""
+    shipped = [label(r["article"], {}) for r in records]
+    joint: list[StanceProbs | None] = [None] * len(records)
+    for group, names in FAST_GROUPS.items():
+        folder = train_fast_fold(group, records)
+        idx = [i for i, r in enumerate(records) if r["set"] in names]
+        probs = read_probs(classifier_for(str(folder)), [records[i] for i in idx])
+        for i, p in zip(idx, probs, strict=True):
+            joint[i] = p
+        print(group, "read", flush=True)
+    readings = [p for p in joint if p is not None]
+    report: dict = {"rule": RULE, "groups": FAST_GROUPS}
+    for gate in GATES:
+        report[gate] = compare(records, shipped, gated(records, shipped, readings, gate))
+        print(gate, json.dumps(report[gate]["pooled"]), report[gate]["passes"], flush=True)
+    return report
+
+
 def train_final(records: list[dict], model: str, seed: int, out: Path | None = None) -> Path:
     """The stage from `model`'s installed adapter on every development set's article gold."""
     out = out or RUNS / f"final-{model}-s{seed}"
-    if (out / "config.json").exists():
-        return out
-    rows = [r for r in records if r["text"]]
-    data = RUNS / "train-final.jsonl"
-    data.parent.mkdir(parents=True, exist_ok=True)
-    keys = ("actor", "policy", "proposition", "text", "label", "mention")
-    data.write_text("".join(json.dumps({k: r[k] for k in keys}) + "\n" for r in rows))
-    config = replace(
-        TrainConfig(),
-        data=str(data),
-        vast_samples=0,
-        epochs=2,
-        learning_rate=3e-4,
-        max_length=MAX_LENGTH,
-        seed=seed,
-        base="mpnet" if model == "default" else "minilm",
-        init_from=str(PACKAGED_MODELS[model]),
-    )
-    with (RUNS / "train-final.log").open("a", encoding="utf-8") as log:
-        train(config, out, log=lambda line: print(line, file=log, flush=True))
-    return out
+    return train_stage(records, out, "final", RUNS / "train-final.log", model, seed)
 
 
 def install(
@@ -248,7 +259,7 @@ def load_records(paths: list[str]) -> list[dict]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("gates", "final", "blind", "install"))
+    parser.add_argument("step", choices=("gates", "final", "blind", "install", "fast-stage"))
     parser.add_argument(
         "--features", nargs="+", default=[str(RUNS.parent / "article_features-all.json")]
     )
@@ -264,6 +275,8 @@ def main() -> int:
         report = install(args.model, stage, args.gate, args.seed, args.into)
     elif args.step == "gates":
         report = study_gates(load_records(args.features))
+    elif args.step == "fast-stage":
+        report = study_fast_stage(load_records(args.features))
     elif args.step == "final":
         report = {"stage": str(train_final(load_records(args.features), args.model, args.seed))}
     else:

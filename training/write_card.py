@@ -1205,6 +1205,8 @@ the gold outside the repository until the reading. {second6}
 {speed_text}
 
 {r13.get("decision", "")}
+
+{r13.get("fast_stage_finding", "")}
 """
 
 

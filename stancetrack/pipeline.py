@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from stancetrack.aggregate import (
     AggregationRule,
-    ArticleStance,
     aggregate_stance,
     article_stage_reads,
     blend_article_reading,
@@ -392,6 +391,10 @@ def analyze(
             if found and classifier is not None
             else []
         )
+        rule = AggregationRule(**getattr(classifier, "aggregation", {}) or {})
+        # The article stage reads here too, before the store transaction: no lock is held
+        # while a model runs.
+        joint = _article_stage_readings(found, probs, classifier, aggregation, rule)
         if claimed:
             ours = _still_claimed(session, claimed, model_hash, run_id)
             kept = [
@@ -408,9 +411,9 @@ def analyze(
                 run_id,
                 aggregation,
                 result,
-                AggregationRule(**getattr(classifier, "aggregation", {}) or {}),
-                getattr(classifier, "article_stage", None),
-                getattr(classifier, "predict_articles", None),
+                rule,
+                joint,
+                getattr(getattr(classifier, "article_stage", None), "weight", 0.0),
             )
             session.execute(
                 update(Analysis)
@@ -441,8 +444,8 @@ def _store_batch(
     aggregation: str,
     result: AnalyzeResult,
     rule: AggregationRule | None = None,
-    stage: ArticleStage | None = None,
-    read_articles: Callable[[Sequence[StancePair]], list[StanceProbs]] | None = None,
+    joint: dict[tuple[int, int], StanceProbs] | None = None,
+    stage_weight: float = 0.0,
 ) -> None:
     grouped: dict[tuple[int, int], list[tuple[Evidence, StanceProbs]]] = defaultdict(list)
     for (article, work, candidate), p in zip(found, probs, strict=True):
@@ -483,8 +486,10 @@ def _store_batch(
         )
         for key, items in grouped.items()
     }
-    if stage is not None and read_articles is not None:
-        _read_articles(grouped, stances, tracks, stage, read_articles)
+    for key, reading in (joint or {}).items():
+        if key in stances:  # a pair another run took over in the meantime is not ours
+            readings = [p for _, p in grouped[key]]
+            stances[key] = blend_article_reading(stances[key], readings, reading, stage_weight)
     for (article_id, track_id), items in grouped.items():
         work = tracks[track_id]
         stance = stances[(article_id, track_id)]
@@ -507,32 +512,49 @@ def _store_batch(
         result.stances += 1
 
 
-def _read_articles(
-    grouped: dict[tuple[int, int], list[tuple[Evidence, StanceProbs]]],
-    stances: dict[tuple[int, int], ArticleStance],
-    tracks: dict[int, _TrackWork],
-    stage: ArticleStage,
-    read_articles: Callable[[Sequence[StancePair]], list[StanceProbs]],
-) -> None:
-    """Blend the article stage's reading into the stances its gate picks, in place."""
-    picked = [
-        key
-        for key, items in grouped.items()
-        if article_stage_reads(
-            stances[key], [p for _, p in items], [e.sentence for e, _ in items], stage.gate
+def _article_stage_readings(
+    found: list[tuple[Article, _TrackWork, Candidate]],
+    probs: list[StanceProbs],
+    classifier: Classifier | None,
+    aggregation: str,
+    rule: AggregationRule,
+) -> dict[tuple[int, int], StanceProbs]:
+    """The article stage's reading of each (article, track) its gate picks, if the model has
+    one: the pair's sentences joined, read once per pair (aggregate.blend_article_reading)."""
+    stage: ArticleStage | None = getattr(classifier, "article_stage", None)
+    read_articles = getattr(classifier, "predict_articles", None)
+    if stage is None or read_articles is None or not found:
+        return {}
+    grouped: dict[tuple[int, int], list[tuple[_TrackWork, Candidate, StanceProbs]]]
+    grouped = defaultdict(list)
+    for (article, work, candidate), p in zip(found, probs, strict=True):
+        grouped[(article.id, work.track_id)].append((work, candidate, p))
+    picked, pairs = [], []
+    for key, items in grouped.items():
+        evidence = [p for _, _, p in items]
+        sentences = [c.sentence for _, c, _ in items]
+        stance = aggregate_stance(
+            evidence,
+            aggregation,
+            rule=rule,
+            sentences=sentences,
+            paragraphs=[c.paragraph for _, c, _ in items],
+            policy_matches=[c.policy_match for _, c, _ in items],
         )
-    ]
-    if not picked:
-        return
-    pairs = []
-    for key in picked:
-        work, items = tracks[key[1]], grouped[key]
-        joined = joined_evidence([e.sentence for e, _ in items])
-        mention = items[0][0].matched_alias
-        pairs.append(StancePair(work.actor.name, work.policy.proposition, joined, mention))
-    for key, joint in zip(picked, read_articles(pairs), strict=True):
-        evidence = [p for _, p in grouped[key]]
-        stances[key] = blend_article_reading(stances[key], evidence, joint, stage.weight)
+        if article_stage_reads(stance, evidence, sentences, stage.gate):
+            work, first, _ = items[0]
+            picked.append(key)
+            pairs.append(
+                StancePair(
+                    work.actor.name,
+                    work.policy.proposition,
+                    joined_evidence(sentences),
+                    first.matched_alias,
+                )
+            )
+    if not pairs:
+        return {}
+    return dict(zip(picked, read_articles(pairs), strict=True))
 
 
 # ---------------------------------------------------------------- detect

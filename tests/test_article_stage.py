@@ -2,6 +2,7 @@
 picks, and its reading is averaged into the rule's stance (model card, "Round 13")."""
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -66,18 +67,24 @@ def test_blend_averages_and_picks_the_sentence_that_best_shows_the_new_label() -
 
 
 class _StagedFake:
-    """Sentence readings by keyword, and an article stage that reads everything as oppose."""
+    """Sentence readings by keyword, and an article stage that reads everything as oppose and
+    checks, like another run's writer would, that no write lock is held while it reads."""
 
     name, hash = "staged-fake", "f" * 64
 
-    def __init__(self, gate: str, folder: Path) -> None:
+    def __init__(self, gate: str, folder: Path, db: str) -> None:
         self.article_stage = ArticleStage(folder, gate, 0.5, 256)
         self.joined: list[StancePair] = []
+        self.db = db
 
     def predict(self, pairs, progress=None):
         return [UNSURE if "said" in p.text else MENTION for p in pairs]
 
     def predict_articles(self, pairs):
+        other = sqlite3.connect(self.db, timeout=0)
+        other.execute("BEGIN IMMEDIATE")  # "database is locked" if the pipeline holds it
+        other.rollback()
+        other.close()
         self.joined.extend(pairs)
         return [StanceProbs(0.01, 0.98, 0.01, 0.0) for _ in pairs]
 
@@ -90,7 +97,7 @@ def test_pipeline_blends_the_stage_into_the_stances_its_gate_picks(
     engine = store.open_engine(db)
     settings = runs.Settings(db=db, config=FIXTURES / "watchlist.toml")
     runs.ingest_job(engine, [FIXTURES / "articles" / "south-korea"], settings)
-    fake = _StagedFake(gate, tmp_path)
+    fake = _StagedFake(gate, tmp_path, db)
     monkeypatch.setattr(runs, "load_classifier", lambda *a, **k: fake)
     runs.analyze_job(engine, settings)
     with store.session_scope(engine, read_only=True) as session:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from stancetrack.aggregate import (
     AggregationRule,
+    ArticleStance,
     aggregate_stance,
     article_stage_reads,
     blend_article_reading,
@@ -391,10 +392,9 @@ def analyze(
             if found and classifier is not None
             else []
         )
-        rule = AggregationRule(**getattr(classifier, "aggregation", {}) or {})
-        # The article stage reads here too, before the store transaction: no lock is held
-        # while a model runs.
-        joint = _article_stage_readings(found, probs, classifier, aggregation, rule)
+        # Stances too, with the article stage's reading where it has one, are made before the
+        # store transaction: no lock is held while a model runs.
+        stances = _article_stances(found, probs, classifier, aggregation)
         if claimed:
             ours = _still_claimed(session, claimed, model_hash, run_id)
             kept = [
@@ -409,11 +409,8 @@ def analyze(
                 model_name,
                 model_hash,
                 run_id,
-                aggregation,
                 result,
-                rule,
-                joint,
-                getattr(getattr(classifier, "article_stage", None), "weight", 0.0),
+                stances,
             )
             session.execute(
                 update(Analysis)
@@ -441,13 +438,12 @@ def _store_batch(
     model_name: str,
     model_hash: str,
     run_id: int | None,
-    aggregation: str,
     result: AnalyzeResult,
-    rule: AggregationRule | None = None,
-    joint: dict[tuple[int, int], StanceProbs] | None = None,
-    stage_weight: float = 0.0,
+    stances: dict[tuple[int, int], ArticleStance],
 ) -> None:
-    grouped: dict[tuple[int, int], list[tuple[Evidence, StanceProbs]]] = defaultdict(list)
+    """Write the evidence of our claimed pairs and their stances (from _article_stances, whose
+    key_index counts the same evidence in the same order)."""
+    grouped: dict[tuple[int, int], list[Evidence]] = defaultdict(list)
     for (article, work, candidate), p in zip(found, probs, strict=True):
         evidence = Evidence(
             article_id=article.id,
@@ -471,25 +467,10 @@ def _store_batch(
             run_id=run_id,
         )
         session.add(evidence)
-        grouped[(article.id, work.track_id)].append((evidence, p))
+        grouped[(article.id, work.track_id)].append(evidence)
         result.evidence += 1
     session.flush()
     tracks = {w.track_id: w for _, w, _ in found}
-    stances = {
-        key: aggregate_stance(
-            [p for _, p in items],
-            aggregation,
-            rule=rule,
-            sentences=[e.sentence for e, _ in items],
-            paragraphs=[e.paragraph for e, _ in items],
-            policy_matches=[e.policy_match for e, _ in items],
-        )
-        for key, items in grouped.items()
-    }
-    for key, reading in (joint or {}).items():
-        if key in stances:  # a pair another run took over in the meantime is not ours
-            readings = [p for _, p in grouped[key]]
-            stances[key] = blend_article_reading(stances[key], readings, reading, stage_weight)
     for (article_id, track_id), items in grouped.items():
         work = tracks[track_id]
         stance = stances[(article_id, track_id)]
@@ -503,7 +484,7 @@ def _store_batch(
                 confidence=stance.confidence,
                 evidence_count=stance.evidence_count,
                 no_stance=stance.no_stance,
-                key_evidence_id=items[stance.key_index][0].id,
+                key_evidence_id=items[stance.key_index].id,
                 model_name=model_name,
                 model_hash=model_hash,
                 run_id=run_id,
@@ -512,49 +493,52 @@ def _store_batch(
         result.stances += 1
 
 
-def _article_stage_readings(
+def _article_stances(
     found: list[tuple[Article, _TrackWork, Candidate]],
     probs: list[StanceProbs],
     classifier: Classifier | None,
     aggregation: str,
-    rule: AggregationRule,
-) -> dict[tuple[int, int], StanceProbs]:
-    """The article stage's reading of each (article, track) its gate picks, if the model has
-    one: the pair's sentences joined, read once per pair (aggregate.blend_article_reading)."""
-    stage: ArticleStage | None = getattr(classifier, "article_stage", None)
-    read_articles = getattr(classifier, "predict_articles", None)
-    if stage is None or read_articles is None or not found:
-        return {}
+) -> dict[tuple[int, int], ArticleStance]:
+    """One stance per (article, track): the rule over its sentences and, where the model has an
+    article stage and its gate picks the pair, that stage's reading of them joined, blended in."""
+    rule = AggregationRule(**getattr(classifier, "aggregation", {}) or {})
     grouped: dict[tuple[int, int], list[tuple[_TrackWork, Candidate, StanceProbs]]]
     grouped = defaultdict(list)
     for (article, work, candidate), p in zip(found, probs, strict=True):
         grouped[(article.id, work.track_id)].append((work, candidate, p))
-    picked, pairs = [], []
-    for key, items in grouped.items():
-        evidence = [p for _, _, p in items]
-        sentences = [c.sentence for _, c, _ in items]
-        stance = aggregate_stance(
-            evidence,
+    stances = {
+        key: aggregate_stance(
+            [p for _, _, p in items],
             aggregation,
             rule=rule,
-            sentences=sentences,
+            sentences=[c.sentence for _, c, _ in items],
             paragraphs=[c.paragraph for _, c, _ in items],
             policy_matches=[c.policy_match for _, c, _ in items],
         )
-        if article_stage_reads(stance, evidence, sentences, stage.gate):
-            work, first, _ = items[0]
-            picked.append(key)
-            pairs.append(
-                StancePair(
-                    work.actor.name,
-                    work.policy.proposition,
-                    joined_evidence(sentences),
-                    first.matched_alias,
-                )
-            )
-    if not pairs:
-        return {}
-    return dict(zip(picked, read_articles(pairs), strict=True))
+        for key, items in grouped.items()
+    }
+    stage: ArticleStage | None = getattr(classifier, "article_stage", None)
+    read_articles = getattr(classifier, "predict_articles", None)
+    if stage is None or read_articles is None:
+        return stances
+    picked = [
+        key
+        for key, items in grouped.items()
+        if article_stage_reads(
+            stances[key], [p for _, _, p in items], [c.sentence for _, c, _ in items], stage.gate
+        )
+    ]
+    pairs = []
+    for key in picked:
+        work, first, _ = grouped[key][0]
+        joined = joined_evidence([c.sentence for _, c, _ in grouped[key]])
+        mention = first.matched_alias
+        pairs.append(StancePair(work.actor.name, work.policy.proposition, joined, mention))
+    readings = read_articles(pairs) if pairs else []
+    for key, reading in zip(picked, readings, strict=True):
+        evidence = [p for _, _, p in grouped[key]]
+        stances[key] = blend_article_reading(stances[key], evidence, reading, stage.weight)
+    return stances
 
 
 # ---------------------------------------------------------------- detect

@@ -140,9 +140,13 @@ def fold_readings(records: list[dict]) -> list[StanceProbs]:
 
 
 def study_gates(records: list[dict]) -> dict:
+    from transformers import AutoTokenizer
+
+    from stancetrack.bases import base_model_dir
+
     shipped = [label(r["article"], {}) for r in records]
     report: dict = {"rule": RULE, "max_added_tokens": MAX_ADDED_TOKENS}
-    report["tokens"] = token_costs(classifier_for("default").tokenizer, records)
+    report["tokens"] = token_costs(AutoTokenizer.from_pretrained(base_model_dir("mpnet")), records)
     joint = fold_readings(records)
     for gate in GATES:
         report[gate] = compare(records, shipped, gated(records, shipped, joint, gate))

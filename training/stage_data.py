@@ -4,7 +4,9 @@
         --out training/runs/stage/train.jsonl
 
 A second stage (`stancetrack train --init-from ADAPTER --data OUT --epochs 1`) teaches a trained
-adapter the patterns of a few new part files without the full hour of a retrain. It trains on
+adapter the patterns of a few new part files without the full hour of a retrain; with no `--new`
+it is replay only, for a stage that changes how records are shown rather than which (round 14:
+`--negate-share` against the written opposites). It trains on
 the training-side records of the new parts' policies (from training/data/train.jsonl, so the
 held-out split and the mentions are the ones build_data.py made) and a seeded random sample of
 the records the adapter was first trained on, so it does not forget them: every training
@@ -55,7 +57,9 @@ def stage_records(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--new", nargs="+", required=True, help="part names, e.g. zc zd")
+    parser.add_argument(
+        "--new", nargs="*", default=[], help="part names, e.g. zc zd (none: replay only)"
+    )
     parser.add_argument("--skip", nargs="*", default=[], help="parts the first stage did not see")
     parser.add_argument("--replay", type=int, default=1800, help="records of the first stage")
     parser.add_argument("--seed", type=int, default=13)

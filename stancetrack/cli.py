@@ -221,11 +221,12 @@ def _print_counts(counts: dict[str, int]) -> None:
 
 @app.command()
 def init(ctx: typer.Context) -> None:
-    """Create the database and a starter watchlist if none exists.
+    """Create the database and a starter watchlist if none exists, or check the one that does.
 
     Example: stancetrack init
     """
     from stancetrack.store import current_revision
+    from stancetrack.watchlist import load_watchlist
     from stancetrack.watchlist_template import STARTER_WATCHLIST
 
     state: State = ctx.obj
@@ -233,7 +234,13 @@ def init(ctx: typer.Context) -> None:
     stdout.print(f"database ready at revision {current_revision(engine)}: {engine.url}")
     config = Path(state.config)
     if config.exists():
-        stdout.print(f"watchlist already exists: {config}")
+        # Checked here so that a broken watchlist fails at setup, with its one-line error, and
+        # not at the first scheduled run (ingest alone never reads it).
+        watchlist = load_watchlist(config)
+        stdout.print(
+            f"watchlist already exists: {config} ({len(watchlist.actors)} actors, "
+            f"{len(watchlist.policies)} policies, {len(watchlist.tracks)} tracks)"
+        )
     else:
         config.write_text(STARTER_WATCHLIST, encoding="utf-8")
         stdout.print(f"wrote a starter watchlist: {config}")

@@ -120,6 +120,16 @@ def test_init_and_db_commands(capsys, tmp_path: Path) -> None:
     assert code == 0 and out.startswith(f"current {head}, head {head}")
 
 
+def test_init_checks_an_existing_watchlist(capsys, tmp_path: Path) -> None:
+    code, out, _ = cli(capsys, "--config", str(FIXTURES / "watchlist.toml"), "init")
+    assert code == 0 and "watchlist already exists" in out and "5 actors" in out
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[actors.x\nname = "X"\n', encoding="utf-8")
+    code, out, err = cli(capsys, "--config", str(broken), "init")
+    assert code == 1 and "database ready" in out
+    assert err.strip().startswith(f"Error: {broken}: invalid TOML") and len(err.splitlines()) == 1
+
+
 def test_run_report_timeline_with_a_tiny_model(
     capsys, tmp_path: Path, tiny_stance_model: Path
 ) -> None:

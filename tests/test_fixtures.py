@@ -12,10 +12,11 @@ from stancetrack.watchlist import load_watchlist
 from tests.conftest import FIXTURES
 
 # The demo corpus, the unseen set, the extraction gold set (#12) and the fresh sets written
-# blind while the round-7, round-8, round-9, round-11, round-12 and round-13 recipes were built
-# (#15).
+# blind while the round-7, round-8, round-9, round-11, round-12, round-13 and round-14 recipes
+# were built (#15).
+FRESH_SETS = ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
 SETS = [FIXTURES, FIXTURES / "unseen", FIXTURES / "extraction"] + [
-    FIXTURES / name for name in ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6")
+    FIXTURES / name for name in FRESH_SETS
 ]
 
 

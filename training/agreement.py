@@ -91,7 +91,7 @@ def main() -> None:
     for row, other in disagreements:
         print(f"- ours {row['label']}, second {other['label']} ({other['why']})")
         print(f"  {row['actor']}: {row['proposition']}\n  {row['text']}")
-    for name in ("unseen", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6"):
+    for name in ("unseen", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7"):
         root = REPO / "fixtures" / name
         if not (root / "second_annotation.jsonl").exists():
             continue

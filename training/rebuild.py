@@ -216,7 +216,7 @@ def main() -> int:
     parser.add_argument(
         "--fresh",
         action="store_true",
-        help="also score the fresh sets (fixtures/fresh/ to fixtures/fresh6/, each blind until "
+        help="also score the fresh sets (fixtures/fresh/ to fixtures/fresh7/, each blind until "
         "its round's decision and development since)",
     )
     parser.add_argument(
@@ -298,6 +298,7 @@ def main() -> int:
         entry["articles_fresh4"] = article_scores(args.model, "weighted", "fresh4")
         entry["articles_fresh5"] = article_scores(args.model, "weighted", "fresh5")
         entry["articles_fresh6"] = article_scores(args.model, "weighted", "fresh6")
+        entry["articles_fresh7"] = article_scores(args.model, "weighted", "fresh7")
         if "calibration" in entry:
             entry["calibration"].update(fresh_ece(args.model, model_dir))
     if args.seed_dirs:
@@ -313,7 +314,7 @@ def main() -> int:
     metrics["data"] = json.loads((DATA / "stats.json").read_text())
     metrics["second_annotation"] = agreement()[0]
     metrics["second_annotation_unseen"] = article_agreement()[0]
-    for name in ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6"):
+    for name in ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7"):
         if (ARTICLE_SETS[name] / "second_annotation.jsonl").exists():
             metrics[f"second_annotation_{name}"] = article_agreement(ARTICLE_SETS[name])[0]
     METRICS.write_text(json.dumps(metrics, indent=2) + "\n")

@@ -1123,6 +1123,18 @@ reading averaged with the shipped rule's. 95% intervals of the pooled gain: {gai
 """
 
 
+def _second_annotation(metrics: dict, name: str) -> str:
+    """The blind second reader's agreement with a fresh set's gold, as one sentence."""
+    second = metrics.get(f"second_annotation_{name}") or {}
+    if not second:
+        return ""
+    return (
+        f"A third person labelled all {second['n']} pairs blind: agreement with the gold "
+        f"{second['accuracy']:.3f}, {second['accuracy_sure']:.3f} on the {second['n_sure']} "
+        "they were sure of."
+    )
+
+
 def round13(metrics: dict) -> str:
     """The article stage: gates for speed, the development sets, the sixth blind set."""
     r13 = metrics.get("round13") or {}
@@ -1174,14 +1186,7 @@ def round13(metrics: dict) -> str:
                     f"| `{model}`, rule + stage ({seed}) | {_cell(reading['scores'])} | "
                     f"{reading['read']} | {reading['changed']} | {low:+.3f} to {high:+.3f} |"
                 )
-    second = metrics.get("second_annotation_fresh6") or {}
-    second6 = (
-        f"A third person labelled all {second['n']} pairs blind: agreement with the gold "
-        f"{second['accuracy']:.3f}, {second['accuracy_sure']:.3f} on the {second['n_sure']} "
-        "they were sure of."
-        if second
-        else ""
-    )
+    second6 = _second_annotation(metrics, "fresh6")
     speed = r13.get("speed") or {}
     speed_text = speed.get("text", "")
     return f"""
@@ -1250,14 +1255,7 @@ def round14(metrics: dict) -> str:
             f"| Seventh fresh set (`fixtures/fresh7/`, blind, scored once; rule 5) | "
             f"{blind['shipped']['n']} | " + " | ".join(cells) + " |"
         )
-    second = metrics.get("second_annotation_fresh7") or {}
-    second7 = (
-        f"A third person labelled all {second['n']} pairs blind: agreement with the gold "
-        f"{second['accuracy']:.3f}, {second['accuracy_sure']:.3f} on the {second['n_sure']} "
-        "they were sure of."
-        if second
-        else ""
-    )
+    second7 = _second_annotation(metrics, "fresh7")
     return f"""
 ## Round 14: reading the proposition (a contrast stage)
 
